@@ -1,0 +1,3 @@
+from rest.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Small I/O helpers: atomic writes, JSON Lines with line-numbered errors, the data directory."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+DATA_DIR_ENV = "REST_DATA_DIR"
+
+
+class InputError(ValueError):
+    """Bad input: the message names the file, line or key at fault."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    An interrupted job therefore never leaves a half-written file that a workflow
+    manager would take for complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
+
+
+def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> None:
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from e
+
+
+def read_jsonl(path: str | os.PathLike, skip_blank: bool = True) -> list[Any]:
+    """Read JSON Lines; a malformed line raises InputError naming ``file:line``."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if skip_blank and not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise InputError(f"{path}:{lineno}: invalid JSON ({e.msg})") from e
+    return rows
+
+
+def require_keys(obj: Any, keys: dict[str, type | tuple[type, ...]], where: str) -> None:
+    """Check that ``obj`` is a dict with ``keys`` of the given types; errors name ``where``."""
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    for key, typ in keys.items():
+        if key not in obj:
+            raise InputError(f"{where}: missing key {key!r}")
+        if not isinstance(obj[key], typ):
+            names = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+            raise InputError(f"{where}: key {key!r} must be {names}, got {type(obj[key]).__name__}")
+
+
+def resolve_data_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The raw-data directory: ``explicit`` if given, else ``$REST_DATA_DIR``."""
+    value = explicit if explicit else os.environ.get(DATA_DIR_ENV)
+    if not value:
+        raise InputError(
+            f"no data directory: pass --data-dir or set {DATA_DIR_ENV} to the folder that holds "
+            "apibank/ and train/ (see README, 'Data')"
+        )
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise InputError(f"data directory {path} (from {'--data-dir' if explicit else DATA_DIR_ENV}) does not exist")
+    return path
