@@ -1,0 +1,25 @@
+"""Train one method (ResT, GRPO, SFT, ...) from a recipe YAML.
+
+Writes DIR/model/, DIR/config.yaml (resolved), DIR/metrics.jsonl, DIR/checkpoints/ and,
+last and atomically, DIR/summary.json. A rerun with the same DIR resumes from the last
+checkpoint. Extra ``key=value`` arguments override recipe keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="recipe YAML (config/recipes/tiny.yaml, paper.yaml)")
+    parser.add_argument("--method", required=True, help="method name from rest/train/registry.py")
+    parser.add_argument("--model", required=True, help="hub name or local path of the starting model")
+    parser.add_argument("--data", required=False, help="training records (rlla JSONL)")
+    parser.add_argument("--output", required=True, help="run directory")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="recipe overrides")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rest.train.run import train_from_args
+
+    return train_from_args(args)
