@@ -1,0 +1,34 @@
+"""Write the paper's tables, figures and an index from the run's score files and training logs.
+
+Score files are found by their place in the results layout:
+``eval/{model}/{method}/seed{N}/{benchmark}/scores.json`` (``eval/{model}/base/{benchmark}/``
+for the untrained model) and ``runs/{model}/{method}/seed{N}/metrics.jsonl``.
+Writes CSV, Markdown and LaTeX tables, PNG and PDF figures, an audit of the published
+tables and ``index.md`` into ``--output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scores", nargs="*", default=[], metavar="FILE",
+                   help="scores.json files written by `rest eval`")
+    p.add_argument("--metrics", nargs="*", default=[], metavar="FILE",
+                   help="metrics.jsonl files written by `rest train`")
+    p.add_argument("--run-config", metavar="FILE_OR_JSON",
+                   help="the workflow's resolved config (a YAML/JSON file, or inline JSON)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="raw inputs of the run; their sha256 sums go into the index")
+    p.add_argument("--output", required=True, metavar="DIR", help="report folder (results/report)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rest.report.build import write_report
+
+    write_report(
+        scores=args.scores, metrics=args.metrics, run_config=args.run_config,
+        data_dir=args.data_dir, output=args.output,
+    )
+    return 0
