@@ -1,8 +1,8 @@
 """``python -m rest COMMAND``: one entry point for every stage of the pipeline.
 
 Each command lives in ``rest/commands/<name>.py`` with ``add_arguments(parser)`` and
-``run(args) -> int``. Heavy imports (torch, transformers) happen inside ``run`` so that
-``--help`` stays fast.
+``run(args) -> int``. Only the chosen command's module is imported, and heavy imports
+(torch, transformers) happen inside ``run``, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -25,25 +25,39 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rest",
         description="ResT reproduction: rewards, token regions, training, evaluation and reports.",
+        epilog="commands:\n" + "\n".join(f"  {name:<12} {text}" for name, text in COMMANDS.items())
+        + "\n\nRun 'rest COMMAND --help' for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"rest.commands.{name.replace('-', '_')}")
-        p = sub.add_parser(name, help=help_text, description=module.__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+    parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 
 
+def command_parser(name: str):
+    """The argument parser of one command, and the function that runs it."""
+    module = importlib.import_module(f"rest.commands.{name.replace('-', '_')}")
+    parser = argparse.ArgumentParser(
+        prog=f"rest {name}", description=module.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    module.add_arguments(parser)
+    return parser, module.run
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    top = _top_parser().parse_args(argv)
+    parser, run = command_parser(top.command)
+    args = parser.parse_args(top.args)
     try:
-        return int(args._run(args) or 0)
+        return int(run(args) or 0)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0

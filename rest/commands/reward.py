@@ -1,0 +1,53 @@
+"""Score completions with the rule reward (SPEC §2).
+
+Input: JSON Lines, one object per line:
+  {"completion": str, "ground_truth": str, "step": int, "dynamic": bool}
+("step" defaults to 0 and "dynamic" to true). Output: one JSON line per input, in order:
+  {"format": float, "correctness": float, "total": float}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rest.io import InputError, read_jsonl, require_keys
+from rest.rewards import DEFAULT_HORIZON, compute_reward
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", help="JSONL file of completions and ground truths ('-' for stdin)")
+    parser.add_argument("--horizon", type=int, default=DEFAULT_HORIZON,
+                        help="steps H over which the dynamic ranges move (default %(default)s)")
+
+
+def _rows(path: str) -> list:
+    if path != "-":
+        return read_jsonl(path)
+    rows = []
+    for lineno, line in enumerate(sys.stdin, 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise InputError(f"<stdin>:{lineno}: invalid JSON ({e.msg})") from e
+    return rows
+
+
+def run(args) -> int:
+    if args.horizon <= 0:
+        raise InputError(f"--horizon must be positive, got {args.horizon}")
+    rows = _rows(args.file)
+    out = []
+    for lineno, row in enumerate(rows, 1):
+        where = f"{args.file}: record {lineno}"
+        require_keys(row, {"completion": str, "ground_truth": str}, where)
+        step, dynamic = row.get("step", 0), row.get("dynamic", True)
+        if isinstance(step, bool) or not isinstance(step, int):
+            raise InputError(f"{where}: key 'step' must be an integer, got {step!r}")
+        if not isinstance(dynamic, bool):
+            raise InputError(f"{where}: key 'dynamic' must be true or false, got {dynamic!r}")
+        r = compute_reward(row["completion"], row["ground_truth"], step=step, dynamic=dynamic, horizon=args.horizon)
+        out.append(json.dumps(r.as_dict()))
+    sys.stdout.write("".join(line + "\n" for line in out))
+    return 0
