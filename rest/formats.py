@@ -124,9 +124,10 @@ def render_observation(content: str) -> str:
     return f"{OBS_OPEN} {content} {OBS_CLOSE}"
 
 
-def render_tool_result(name: str, result: str) -> str:
-    """A tool's execution result fed back in BFCL multi-turn (the ToolRL handler's wording)."""
-    return render_observation(f"You have made the tool call {name}. Execution returns: {result}")
+def tool_result_text(name: str, result: str) -> str:
+    """A tool's execution result as fed back in BFCL multi-turn (the ToolRL handler's wording);
+    the content of a ``tool`` turn, which ``render_history`` wraps in ``<obs>``."""
+    return f"You have made the tool call {name}. Execution returns: {result}"
 
 
 def render_history(turns: Sequence[Turn]) -> str:
