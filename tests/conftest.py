@@ -13,7 +13,9 @@ REPO = Path(__file__).resolve().parents[1]
 def _default_data_dir() -> Path | None:
     value = os.environ.get("REST_DATA_DIR")
     if value:
-        return Path(value)
+        # Absolute, so subprocesses that change directory still find it.
+        os.environ["REST_DATA_DIR"] = str(Path(value).resolve())
+        return Path(value).resolve()
     candidate = REPO.parent / "shared" / "data"
     return candidate if candidate.is_dir() else None
 
