@@ -1,0 +1,1 @@
+"""Evaluation: generation backends, API-Bank (ToolRL protocol) and BFCL with the official checker."""

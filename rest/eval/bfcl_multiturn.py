@@ -1,0 +1,231 @@
+"""BFCL multi-turn: the model loop, safe execution on bfcl-eval's backends, and scoring.
+
+bfcl-eval executes a call by ``eval`` of a call string. Model text never reaches it: a call
+string is built here from parsed JSON, only for a public method of one of the entry's
+backend classes, with identifier keyword names and arguments that are JSON literals written
+with ``repr``. Anything else is rejected and answered with an error observation.
+
+bfcl-eval caches backend instances in its module globals, keyed by a model name and the
+entry id. Every episode and every scoring uses a fresh key and removes its instances
+afterwards, so an entry scored twice in one process starts from its initial state each time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import itertools
+import keyword
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from rest.eval.bfcl import (
+    Case, build_conversation, decode_calls, history_turns, load_bfcl,
+)
+from rest.formats import BFCL_MULTI_TURN_INSTRUCTION, Turn, tool_result_text
+
+#: bfcl-eval's own step limit per user turn (``MAXIMUM_STEP_LIMIT``).
+DEFAULT_MAX_STEPS_PER_TURN = 20
+
+_keys = itertools.count()
+
+
+def fresh_key(kind: str) -> str:
+    """A backend-instance key no other episode or scoring in this process uses."""
+    return f"rest_{kind}_{os.getpid()}_{next(_keys)}"
+
+
+def release(key: str) -> int:
+    """Drop every backend instance bfcl-eval cached under ``key``; returns how many."""
+    store = vars(load_bfcl().multi_turn_utils)
+    stale = [name for name in store if name.startswith(key + "_")]
+    for name in stale:
+        del store[name]
+    return len(stale)
+
+
+# --------------------------------------------------------------------------- safe call strings
+
+
+class RejectedCall(ValueError):
+    pass
+
+
+def _check_literal(value: Any, path: str) -> None:
+    if value is None or isinstance(value, (bool, int, str)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RejectedCall(f"argument {path} is not a finite number")
+        return
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_literal(v, f"{path}[{i}]")
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise RejectedCall(f"argument {path} has a non-string key")
+            _check_literal(v, f"{path}[{k!r}]")
+        return
+    raise RejectedCall(f"argument {path} is not a JSON value")
+
+
+def public_methods(instances: dict[str, Any]) -> set[str]:
+    """Public method names of the entry's backend instances (what bfcl-eval dispatches)."""
+    names = set()
+    for obj in instances.values():
+        for name, _ in inspect.getmembers(obj, predicate=inspect.ismethod):
+            if not name.startswith("_"):
+                names.add(name)
+    return names
+
+
+def call_string(name: Any, params: Any, methods: set[str]) -> str:
+    """``method(key=literal, ...)`` from a parsed call, or ``RejectedCall`` saying why."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise RejectedCall(f"{name!r} is not a valid function name")
+    if name not in methods:
+        raise RejectedCall(f"{name!r} is not an available function")
+    if not isinstance(params, dict):
+        raise RejectedCall("parameters must be a JSON object")
+    args = []
+    for key, value in params.items():
+        if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
+            raise RejectedCall(f"{key!r} is not a valid parameter name")
+        _check_literal(value, key)
+        args.append(f"{key}={value!r}")
+    return f"{name}({', '.join(args)})"
+
+
+# --------------------------------------------------------------------------- the model loop
+
+
+@dataclass
+class Episode:
+    """One multi-turn entry being played: history, per-step outputs and executed calls."""
+
+    case: Case
+    max_steps_per_turn: int = DEFAULT_MAX_STEPS_PER_TURN
+    key: str = field(default_factory=lambda: fresh_key("run"))
+    #: Raw completions, per turn, per step.
+    outputs: list[list[str]] = field(default_factory=list)
+    #: Executed call strings, per turn, per step that had calls (what the checker replays).
+    calls: list[list[list[str]]] = field(default_factory=list)
+    rejected: int = 0
+    force_quit: bool = False
+    done: bool = False
+
+    def __post_init__(self):
+        entry = self.case.prompt_entry
+        self.functions = list(entry.get("function", []))
+        self.turns: list[Turn] = []
+        self.extra_system: list[str] = []
+        self.turn_index = -1
+        self.steps = 0
+        self.instances = self._execute([])[1]
+        self.methods = public_methods(self.instances)
+        self._next_turn()
+
+    # bfcl-eval's executor, with our fresh key in place of a model name
+    def _execute(self, call_strings: list[str]):
+        entry = self.case.checker_entry
+        bf = load_bfcl()
+        with contextlib.redirect_stdout(sys.stderr):
+            return bf.multi_turn_utils.execute_multi_turn_func_call(
+                call_strings, entry.get("initial_config", {}), entry["involved_classes"], self.key,
+                entry["id"], long_context="long_context" in self.case.category, is_evaL_run=False,
+            )
+
+    def _next_turn(self) -> None:
+        questions = self.case.prompt_entry["question"]
+        self.turn_index += 1
+        if self.turn_index >= len(questions):
+            self._finish()
+            return
+        messages = list(questions[self.turn_index])
+        held_out = self.case.prompt_entry.get("missed_function", {}).get(str(self.turn_index))
+        if held_out:
+            # miss_func: the held-out functions join the tool list at this turn
+            self.functions.extend(held_out)
+            messages = [{"role": "user", "content": load_bfcl().added_functions_prompt}]
+        turns, system = history_turns(messages, BFCL_MULTI_TURN_INSTRUCTION)
+        self.turns.extend(turns)
+        self.extra_system.extend(system)
+        self.outputs.append([])
+        self.calls.append([])
+        self.steps = 0
+
+    def _finish(self) -> None:
+        self.done = True
+        release(self.key)
+
+    def conversation(self) -> list[dict]:
+        return build_conversation(self.functions, self.turns, self.extra_system)
+
+    def feed(self, completion: str) -> None:
+        """Take the model's output for the current step and advance."""
+        self.outputs[-1].append(completion)
+        self.turns.append(Turn("assistant", completion))
+        parsed = decode_calls(completion)
+        if not parsed:  # no call ends the turn, as in bfcl-eval's prompting handler
+            self._next_turn()
+            return
+        strings, results = [], {}
+        for i, (name, params) in enumerate(parsed):
+            try:
+                strings.append((i, call_string(name, params, self.methods)))
+            except RejectedCall as e:
+                self.rejected += 1
+                results[i] = f"Error during execution: {e}"
+        executed, self.instances = self._execute([s for _, s in strings])
+        for (i, _), result in zip(strings, executed):
+            results[i] = result
+        if strings:
+            self.calls[-1].append([s for _, s in strings])
+        for i, (name, _) in enumerate(parsed):
+            self.turns.append(Turn("tool", tool_result_text(name, results[i])))
+        self.steps += 1
+        if self.steps > self.max_steps_per_turn:
+            self.force_quit = True
+            self._finish()
+
+
+def play(cases: Sequence[Case], generator, max_steps_per_turn: int = DEFAULT_MAX_STEPS_PER_TURN) -> list[Episode]:
+    """Run every entry to its end, batching the current step of all open episodes."""
+    episodes = [Episode(c, max_steps_per_turn) for c in cases]
+    round_ = 0
+    while True:
+        open_ = [e for e in episodes if not e.done]
+        if not open_:
+            return episodes
+        round_ += 1
+        outputs = generator.generate([e.conversation() for e in open_], desc=f"multi-turn step {round_}")
+        for episode, text in zip(open_, outputs):
+            episode.feed(text)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def score_multi_turn(case: Case, calls_per_turn: list[list[list[str]]]) -> dict:
+    """bfcl-eval's verdict for one entry from its executed call strings. Never raises."""
+    ground_truth = case.answer
+    if len(calls_per_turn) != len(ground_truth):
+        return {"valid": False, "error": f"force-terminated: {len(calls_per_turn)} of {len(ground_truth)} turns played",
+                "error_type": "multi_turn:force_terminated"}
+    key = fresh_key("score")
+    bf = load_bfcl()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            result = bf.multi_turn_checker(calls_per_turn, ground_truth, case.checker_entry, case.category, key)
+    except Exception as e:
+        return {"valid": False, "error": f"checker error: {type(e).__name__}: {e}", "error_type": "checker_error"}
+    finally:
+        release(key)
+    if result.get("valid"):
+        return {"valid": True, "error": None, "error_type": None}
+    return {"valid": False, "error": result.get("error_message"), "error_type": result.get("error_type")}

@@ -1,0 +1,158 @@
+"""One generation interface, two backends: Hugging Face ``generate`` (CPU or GPU) and vLLM (GPU).
+
+Both take chat conversations (lists of ``{"role", "content"}`` messages), render them with the
+model's own chat template (``add_generation_prompt=True``), decode greedily and return the new
+text decoded with ``skip_special_tokens=True`` so the format tags survive. Evaluation never
+trains: the HF backend runs under ``torch.inference_mode``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+log = logging.getLogger(__name__)
+
+Conversation = Sequence[dict]
+
+BACKENDS = ("hf", "vllm")
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = 1024
+    batch_size: int = 8
+    #: Prompts longer than this are cut from the left (the oldest history goes first);
+    #: None means the model's context window minus ``max_new_tokens``.
+    max_prompt_tokens: int | None = None
+    device: str | None = None  # HF only: None picks cuda when available
+    progress: bool = True
+
+
+class Generator(Protocol):
+    config: GenerationConfig
+    #: How many prompts had to be cut to fit the context window so far.
+    truncated_prompts: int
+
+    def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]: ...
+
+
+def render_prompt_ids(tokenizer, conversation: Conversation) -> list[int]:
+    """Token ids of one conversation in the model's chat template, ready for the assistant turn."""
+    text = tokenizer.apply_chat_template(list(conversation), add_generation_prompt=True, tokenize=False)
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def _context_limit(model_config) -> int | None:
+    for key in ("max_position_embeddings", "n_positions", "max_seq_len"):
+        value = getattr(model_config, key, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+class HFGenerator:
+    """Batched greedy decoding with ``transformers``; left padding; a tqdm progress bar."""
+
+    def __init__(self, model_path: str, config: GenerationConfig | None = None):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.config = config or GenerationConfig()
+        self.device = self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device)
+        self.model.eval()
+        limit = _context_limit(self.model.config)
+        self.max_prompt_tokens = self.config.max_prompt_tokens or (
+            max(limit - self.config.max_new_tokens, 1) if limit else None
+        )
+        self.truncated_prompts = 0
+
+    def _fit(self, ids: list[int]) -> list[int]:
+        if self.max_prompt_tokens is not None and len(ids) > self.max_prompt_tokens:
+            self.truncated_prompts += 1
+            return ids[-self.max_prompt_tokens:]
+        return ids
+
+    def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]:
+        import torch
+        from tqdm.auto import tqdm
+
+        prompts = [self._fit(render_prompt_ids(self.tokenizer, c)) for c in conversations]
+        # Similar lengths in one batch waste less compute on padding.
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        outputs: list[str] = [""] * len(prompts)
+        bs = max(1, self.config.batch_size)
+        pad = self.tokenizer.pad_token_id
+        bar = tqdm(total=len(prompts), desc=desc, file=sys.stderr, disable=not self.config.progress)
+        for start in range(0, len(order), bs):
+            idx = order[start:start + bs]
+            width = max(len(prompts[i]) for i in idx)
+            input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
+            attention = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, i in enumerate(idx):
+                ids = prompts[i]
+                input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
+                attention[row, width - len(ids):] = 1
+            with torch.inference_mode():
+                out = self.model.generate(
+                    input_ids=input_ids.to(self.device),
+                    attention_mask=attention.to(self.device),
+                    max_new_tokens=self.config.max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=pad,
+                )
+            new = out[:, width:].tolist()
+            for row, i in enumerate(idx):
+                outputs[i] = self.tokenizer.decode(new[row], skip_special_tokens=True)
+            bar.update(len(idx))
+        bar.close()
+        return outputs
+
+
+class VLLMGenerator:
+    """Greedy decoding with vLLM (GPU only); prompts are token ids from the same chat template."""
+
+    def __init__(self, model_path: str, config: GenerationConfig | None = None, **llm_kwargs):
+        try:
+            from vllm import LLM, SamplingParams
+        except ImportError as e:  # pragma: no cover - exercised only where vllm is missing
+            raise RuntimeError("the vllm backend needs the optional extra: pip install 'rest[vllm]'") from e
+        self.config = config or GenerationConfig()
+        self.llm = LLM(model=str(model_path), **llm_kwargs)
+        self.tokenizer = self.llm.get_tokenizer()
+        self.sampling = SamplingParams(
+            temperature=0.0, max_tokens=self.config.max_new_tokens, skip_special_tokens=True
+        )
+        limit = self.llm.llm_engine.model_config.max_model_len
+        self.max_prompt_tokens = self.config.max_prompt_tokens or max(limit - self.config.max_new_tokens, 1)
+        self.truncated_prompts = 0
+
+    def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]:
+        prompts = []
+        for c in conversations:
+            ids = render_prompt_ids(self.tokenizer, c)
+            if len(ids) > self.max_prompt_tokens:
+                self.truncated_prompts += 1
+                ids = ids[-self.max_prompt_tokens:]
+            prompts.append({"prompt_token_ids": ids})
+        results = self.llm.generate(prompts, self.sampling, use_tqdm=self.config.progress)
+        return [r.outputs[0].text for r in results]
+
+
+def load_generator(backend: str, model_path: str, config: GenerationConfig | None = None) -> Generator:
+    """The generator for ``backend`` (``hf`` or ``vllm``)."""
+    from rest.io import InputError
+
+    if backend == "hf":
+        return HFGenerator(model_path, config)
+    if backend == "vllm":
+        return VLLMGenerator(model_path, config)
+    raise InputError(f"--backend: unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})")
