@@ -29,12 +29,12 @@ itself is not FORMAT.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import IntEnum
-from typing import Sequence
 
 import numpy as np
 
-from rest.formats import THINK_CLOSE, THINK_OPEN, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, FORMAT_TAG_PAIRS
+from rest.formats import FORMAT_TAG_PAIRS, THINK_CLOSE, THINK_OPEN, TOOL_CALL_CLOSE, TOOL_CALL_OPEN
 
 
 class Region(IntEnum):
@@ -88,7 +88,7 @@ def _call_spans(text: str, start: int, end: int) -> tuple[list[tuple[int, int]],
     depth = 0
     i, n = 0, len(lexemes)
     while i < n:
-        lex, s, e = lexemes[i]
+        lex = lexemes[i][0]
         if lex in "{[":
             depth += 1
         elif lex in "}]":

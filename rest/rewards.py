@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from rest.formats import (
     RESPONSE_CLOSE,
@@ -86,7 +87,7 @@ def _once(text: str, tags: Sequence[str]) -> bool:
 def is_format_correct(completion: str, ground_truth: str) -> bool:
     """Eq. 10-11: whether the completion has the tags the ground truth's case requires."""
     r = completion.strip()
-    has = lambda *tags: all(t in r for t in tags)  # noqa: E731
+    has = lambda *tags: all(t in r for t in tags)
     think = (THINK_OPEN, THINK_CLOSE)
     call = (TOOL_CALL_OPEN, TOOL_CALL_CLOSE)
     resp = (RESPONSE_OPEN, RESPONSE_CLOSE)

@@ -9,8 +9,8 @@ as special tokens and the format tags as *ordinary* added tokens, so that the ta
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from rest.formats import ALL_TAGS
 

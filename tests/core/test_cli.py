@@ -70,7 +70,7 @@ def test_regions_command_plain_and_coloured(tiny_model_dir):
     out = rest("regions", "--tokenizer", str(tiny_model_dir), "--weighting", "released", text)
     assert out.returncode == 0, out.stderr
     lines = [line.split("\t") for line in out.stdout.splitlines()]
-    by_token = {eval(tok): (region, float(w)) for _, tok, region, w in lines}  # noqa: S307 - repr of our own strings
+    by_token = {eval(tok): (region, float(w)) for _, tok, region, w in lines}
     assert by_token["<think>"][0] == "FORMAT" and by_token["f"][0] == "NAME"
     assert by_token["\n"] == ("OTHER", 0.0)
     weights = [float(w) for *_, w in lines if float(w) > 0]

@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from rest.regions import Region
-from rest.weights import TokenWeighter, entropy_initial_weights, normalize_weights, region_mean_entropy
+from rest.weights import (
+    TokenWeighter,
+    entropy_initial_weights,
+    normalize_weights,
+    region_mean_entropy,
+)
 
 F, N, P, T, O = (int(r) for r in (Region.FORMAT, Region.NAME, Region.PARAMS, Region.THINK, Region.OTHER))
 
