@@ -1,0 +1,155 @@
+"""Training configs: TRL's own dataclasses plus the ResT fields, and recipe resolution.
+
+A recipe YAML (``config/recipes/*.yaml``) holds TRL options at the top level, as in
+open-r1; a ``sft:`` or ``grpo:`` section applies only to that trainer family. The method's
+config delta from the registry and then ``key=value`` overrides are applied on top.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from trl import GRPOConfig, SFTConfig
+
+from rest.io import InputError
+from rest.regions import Region
+
+#: Aggregation of per-token losses (SPEC §4) -> TRL ``loss_type``.
+#: ``token-mean`` is veRL's token-mean over the generation batch (TRL ``dapo``);
+#: ``token-mean-weighted`` is Σ l·m·w / Σ m·w per micro-batch, built on TRL ``bnpo``
+#: (Σ l·m / Σ m) by rescaling the weights; ``grpo`` averages per sequence first.
+AGGREGATION_LOSS_TYPE = {"token-mean": "dapo", "token-mean-weighted": "bnpo", "grpo": "grpo"}
+
+
+@dataclass
+class RecipeFields:
+    """Keys that belong to the recipe rather than to TRL."""
+
+    max_train_records: int | None = field(
+        default=None, metadata={"help": "Use only the first N training records (after validation)."}
+    )
+
+
+@dataclass
+class ResTConfig(GRPOConfig, RecipeFields):
+    """``GRPOConfig`` plus ResT's token weighting and dynamic reward (SPEC §2, §4)."""
+
+    weighting: str = field(default="uniform", metadata={"help": "uniform | released | paper"})
+    cot_gradients: bool = field(default=True, metadata={"help": "False zeroes THINK weights (ablation)."})
+    curriculum: bool = field(default=True, metadata={"help": "False fixes weights at their Eq. 9 values."})
+    curriculum_delta: float = field(default=0.3, metadata={"help": "δ of Eq. 16-17 per unit of progress."})
+    weight_bounds: list[float] = field(default_factory=lambda: [0.1, 3.0], metadata={"help": "[lo, hi] of Eq. 16-17"})
+    entropy_init_steps: int = field(default=1, metadata={"help": "Batches averaged for the Eq. 9 entropies."})
+    entropy_tracking: str = field(default="fixed", metadata={"help": "fixed | ema"})
+    ema_decay: float = field(default=0.9, metadata={"help": "Decay of entropy_tracking=ema."})
+    dynamic_reward: bool = field(default=True, metadata={"help": "Eq. 14 ranges; False gives ToolRL's static ones."})
+    reward_horizon: int = field(default=150, metadata={"help": "H of Eq. 14, in steps."})
+    aggregation: str | None = field(
+        default=None, metadata={"help": "token-mean | token-mean-weighted | grpo; sets loss_type"}
+    )
+
+    def __post_init__(self):
+        if self.aggregation is not None:
+            if self.aggregation not in AGGREGATION_LOSS_TYPE:
+                raise InputError(f"aggregation: expected one of {sorted(AGGREGATION_LOSS_TYPE)}, got {self.aggregation!r}")
+            self.loss_type = AGGREGATION_LOSS_TYPE[self.aggregation]
+        if self.weighting not in ("uniform", "released", "paper"):
+            raise InputError(f"weighting: expected uniform, released or paper, got {self.weighting!r}")
+        if self.entropy_tracking not in ("fixed", "ema"):
+            raise InputError(f"entropy_tracking: expected fixed or ema, got {self.entropy_tracking!r}")
+        if len(self.weight_bounds) != 2:
+            raise InputError(f"weight_bounds: expected [lo, hi], got {self.weight_bounds!r}")
+        super().__post_init__()
+
+
+@dataclass
+class RegionSFTConfig(SFTConfig, RecipeFields):
+    """``SFTConfig`` plus region up-weighting of the gold completion's loss (TSFT, RSFT)."""
+
+    upweight_regions: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Region names (FORMAT NAME PARAMS THINK OTHER, or TOOL_CALL_TAGS) to up-weight."},
+    )
+    upweight_factor: float = field(default=1.0, metadata={"help": "Loss weight of the up-weighted tokens."})
+
+    def __post_init__(self):
+        allowed = {r.name for r in Region} | {TOOL_CALL_TAGS}
+        bad = [r for r in self.upweight_regions if r not in allowed]
+        if bad:
+            raise InputError(f"upweight_regions: unknown region(s) {bad}; expected some of {sorted(allowed)}")
+        if self.upweight_factor < 0:
+            raise InputError(f"upweight_factor must be >= 0, got {self.upweight_factor}")
+        super().__post_init__()
+
+
+#: Pseudo-region: the FORMAT tokens of the <tool_call> and </tool_call> tags only.
+TOOL_CALL_TAGS = "TOOL_CALL_TAGS"
+
+CONFIG_CLASSES = {"sft": RegionSFTConfig, "grpo": ResTConfig, "rest": ResTConfig}
+SECTION = {"sft": "sft", "grpo": "grpo", "rest": "grpo"}
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` strings -> dict; values are parsed as YAML (numbers, bools, lists)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"override {pair!r}: expected key=value")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def load_recipe(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: recipe not found")
+    try:
+        recipe = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: invalid YAML ({e})") from e
+    if not isinstance(recipe, dict):
+        raise InputError(f"{path}: a recipe must be a mapping of config keys")
+    return recipe
+
+
+def resolve_config(recipe: dict[str, Any], kind: str, method_delta: dict[str, Any],
+                   overrides: dict[str, Any], output_dir: str | Path, where: str = "recipe"):
+    """Recipe common keys < the trainer family's section < method delta < overrides."""
+    cls = CONFIG_CLASSES[kind]
+    common = {k: v for k, v in recipe.items() if k not in set(SECTION.values())}
+    section = recipe.get(SECTION[kind]) or {}
+    if not isinstance(section, dict):
+        raise InputError(f"{where}: section {SECTION[kind]!r} must be a mapping")
+    values = {**common, **section, **method_delta, **overrides}
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {unknown} for {cls.__name__}")
+    values["output_dir"] = str(Path(output_dir) / "checkpoints")
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, InputError):
+            raise
+        raise InputError(f"{where}: {e}") from e
+
+
+def config_to_yaml(config) -> str:
+    """The resolved config as YAML: every field, so a run can be reproduced from it alone."""
+    def plain(v):
+        if isinstance(v, (str, int, float, bool)) or v is None:
+            return v
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        return str(v)
+
+    data = {f.name: plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    data["config_class"] = type(config).__name__
+    return yaml.safe_dump(data, sort_keys=True)

@@ -1,0 +1,124 @@
+"""Training records -> TRL datasets (SPEC §1).
+
+RL: the prompt is the system and user messages rendered with the model's chat template,
+plus a ``ground_truth`` column for the reward. SFT: the same prompt plus the gold
+completion (TRL's prompt-completion format; TRL appends the EOS token).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rest.formats import (
+    ALL_TAGS, PLACEHOLDER_THOUGHT_CALL, PLACEHOLDER_THOUGHT_RESPONSE, RESPONSE_CLOSE, RESPONSE_OPEN,
+    THINK_CLOSE, THINK_OPEN, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, first_block, json_lines, placeholder_ground_truth,
+)
+from rest.io import InputError, read_json, read_jsonl, require_keys
+
+RECORD_KEYS = {"instruction": str, "input": str, "output": str}
+
+
+def load_records(path: str | Path) -> list[dict[str, Any]]:
+    """rlla records from JSONL (curated sets) or a JSON list (``rlla_sft.json``)."""
+    path = Path(path)
+    rows = read_json(path) if path.suffix == ".json" else read_jsonl(path)
+    if not isinstance(rows, list):
+        raise InputError(f"{path}: expected a list of records")
+    for i, row in enumerate(rows):
+        require_keys(row, RECORD_KEYS, f"{path}: record {i}")
+    if not rows:
+        raise InputError(f"{path}: no records")
+    return rows
+
+
+def render_prompt(tokenizer, record: dict[str, Any]) -> str:
+    """System + user message through the chat template, ending with the assistant header."""
+    messages = [{"role": "system", "content": record["instruction"]}, {"role": "user", "content": record["input"]}]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    # TRL tokenizes text prompts with special tokens on; a template that writes BOS itself would double it.
+    bos = getattr(tokenizer, "bos_token", None)
+    if bos and text.startswith(bos):
+        text = text[len(bos):]
+    return text
+
+
+def _answer_tail(output: str) -> str:
+    """The part after the thought: everything after the last ``</think>``."""
+    cut = output.rfind(THINK_CLOSE)
+    return output if cut < 0 else output[cut + len(THINK_CLOSE):]
+
+
+def _thought_mentions_tag(output: str) -> bool:
+    cut = output.rfind(THINK_CLOSE)
+    start = output.find(THINK_OPEN)
+    if cut < 0 or start < 0:
+        return False
+    thought = output[start + len(THINK_OPEN):cut]
+    return any(tag in thought for tag in ALL_TAGS)
+
+
+def rl_ground_truth(output: str, where: str) -> tuple[str, bool]:
+    """The reward's ground truth for one record, and whether its thought was replaced.
+
+    A distilled thought that mentions a tag (e.g. "then I close with </tool_call>") would
+    make the reward parse the wrong block, so such ground truths get the placeholder
+    thought of the RL corpus. Every tool-call block must parse: the error names the record.
+    """
+    replaced = False
+    gt = output
+    if _thought_mentions_tag(output):
+        tail = _answer_tail(output)
+        block = first_block(tail, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)
+        response = first_block(tail, RESPONSE_OPEN, RESPONSE_CLOSE)
+        calls = json_lines(block) if block is not None else None
+        gt = placeholder_ground_truth(calls, None if response is None else response.strip())
+        replaced = True
+    if TOOL_CALL_OPEN in gt:
+        block = first_block(gt, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)
+        if block is None:
+            raise InputError(f"{where}: ground truth has {TOOL_CALL_OPEN} without {TOOL_CALL_CLOSE}")
+        for n, line in enumerate(block.strip().split("\n"), 1):
+            try:
+                call = json.loads(line)
+            except ValueError as e:
+                raise InputError(f"{where}: ground-truth tool call line {n} is not JSON ({e})") from e
+            if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+                raise InputError(f"{where}: ground-truth tool call line {n} has no string 'name'")
+    return gt, replaced
+
+
+@dataclass
+class PreparedData:
+    dataset: Any
+    #: what was changed or left out, with counts (written into summary.json)
+    report: dict[str, int]
+
+
+def rl_dataset(records: list[dict[str, Any]], tokenizer, where: str, limit: int | None = None) -> PreparedData:
+    """``prompt`` (rendered text) and ``ground_truth`` columns for GRPO/ResT."""
+    from datasets import Dataset
+
+    rows, replaced = [], 0
+    for i, rec in enumerate(records[:limit] if limit else records):
+        gt, changed = rl_ground_truth(rec["output"], f"{where}: record {i}")
+        replaced += changed
+        rows.append({"prompt": render_prompt(tokenizer, rec), "ground_truth": gt})
+    report = {"records": len(rows), "thoughts_replaced_by_placeholder": replaced,
+              "records_not_used_over_limit": len(records) - len(rows)}
+    return PreparedData(Dataset.from_list(rows), report)
+
+
+def sft_dataset(records: list[dict[str, Any]], tokenizer, limit: int | None = None) -> PreparedData:
+    """``prompt`` (rendered text) and ``completion`` (the gold output) for SFT."""
+    from datasets import Dataset
+
+    used = records[:limit] if limit else records
+    rows = [{"prompt": render_prompt(tokenizer, r), "completion": r["output"]} for r in used]
+    return PreparedData(Dataset.from_list(rows), {"records": len(rows), "records_not_used_over_limit": len(records) - len(rows)})
+
+
+__all__ = ["load_records", "render_prompt", "rl_ground_truth", "rl_dataset", "sft_dataset",
+           "PLACEHOLDER_THOUGHT_CALL", "PLACEHOLDER_THOUGHT_RESPONSE"]

@@ -1,0 +1,84 @@
+"""``metrics.jsonl``: one line per optimizer step, the data behind the training-dynamics figures.
+
+Fields: step, loss, reward (total, format, correctness; GRPO-family only), entropy overall
+and by region, completion length, region weights, learning rate, grad norm, step time.
+A field that a method does not compute is absent, never 0. Lines are appended and
+flushed one by one; on resume, lines past the checkpoint's step are dropped first.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from rest.io import atomic_write_text
+from rest.regions import Region
+
+# TRL log key -> metrics.jsonl key
+RENAMES = {
+    "loss": "loss",
+    "reward": "reward",
+    "reward_std": "reward_std",
+    "rewards/format/mean": "reward_format",
+    "rewards/correctness/mean": "reward_correctness",
+    "entropy": "entropy",
+    "completions/mean_length": "completion_length",
+    "mean_token_accuracy": "token_accuracy",
+    "learning_rate": "learning_rate",
+    "grad_norm": "grad_norm",
+    "epoch": "epoch",
+}
+
+
+def metrics_row(step: int, logs: dict, step_time: float | None) -> dict:
+    row = {"step": step}
+    for key, name in RENAMES.items():
+        if logs.get(key) is not None:
+            row[name] = float(logs[key])
+    for prefix, name in (("entropy/", "entropy_by_region"), ("weight/", "region_weights")):
+        values = {r.name: float(logs[prefix + r.name]) for r in Region if logs.get(prefix + r.name) is not None}
+        if values:
+            row[name] = values
+    if step_time is not None:
+        row["step_time_s"] = step_time
+    return row
+
+
+class MetricsCallback(TrainerCallback):
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._t0 = None
+        self._step_time = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        # Resuming: the killed run may have logged steps after its last checkpoint.
+        kept = []
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue  # a line cut by the kill
+                if row.get("step", 0) <= state.global_step:
+                    kept.append(line + "\n")
+        atomic_write_text(self.path, "".join(kept))
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._t0 = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self._t0 is not None:
+            self._step_time = time.perf_counter() - self._t0
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs or "loss" not in logs:
+            return
+        row = metrics_row(state.global_step, logs, self._step_time)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+            f.flush()

@@ -1,0 +1,46 @@
+"""Every training method of the paper as data: display name, trainer family, config delta.
+
+The pipeline reads ``init_from``: ``sft_grpo`` starts from the SFT run's ``model/``.
+Ablations are ResT with one switch changed (SPEC §4, paper Table 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rest.io import InputError
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    display: str
+    #: none (model unchanged), sft (SFTTrainer) or grpo/rest (GRPOTrainer subclass)
+    trainer: str
+    delta: dict[str, Any] = field(default_factory=dict)
+    #: "base" = the given base model; "sft" = the SFT run's model
+    init_from: str = "base"
+
+
+_GRPO = {"weighting": "uniform", "dynamic_reward": False}
+_REST = {"weighting": "paper", "dynamic_reward": True, "aggregation": "token-mean-weighted"}
+
+METHODS: dict[str, Method] = {m.name: m for m in [
+    Method("base", "Base", "none"),
+    Method("sft", "SFT", "sft"),
+    Method("tsft", "TSFT", "sft", {"upweight_regions": ["NAME", "PARAMS", "TOOL_CALL_TAGS"], "upweight_factor": 2.0}),
+    Method("rsft", "RSFT", "sft", {"upweight_regions": ["THINK"], "upweight_factor": 2.0}),
+    Method("grpo", "GRPO", "grpo", _GRPO),
+    Method("sft_grpo", "SFT+GRPO", "grpo", _GRPO, init_from="sft"),
+    Method("rest", "ResT", "rest", _REST),
+    Method("rest_no_dynamic_reward", "No dynamic reward", "rest", {**_REST, "dynamic_reward": False}),
+    Method("rest_no_cot_gradients", "No gradients for CoT", "rest", {**_REST, "cot_gradients": False}),
+    Method("rest_no_curriculum", "No curriculum learning", "rest", {**_REST, "curriculum": False}),
+]}
+
+
+def get_method(name: str) -> Method:
+    if name not in METHODS:
+        raise InputError(f"--method {name!r}: unknown; expected one of {', '.join(METHODS)}")
+    return METHODS[name]

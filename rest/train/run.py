@@ -1,0 +1,107 @@
+"""One training run: recipe + method + model + data -> DIR/{model, config.yaml, metrics.jsonl, summary.json}."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rest.io import InputError, atomic_write_json, atomic_write_text
+from rest.train.config import config_to_yaml, load_recipe, parse_overrides, resolve_config
+from rest.train.registry import Method, get_method
+
+
+def _save_model_atomically(save, target: Path) -> None:
+    """Save into a temporary sibling folder and rename it onto ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        save(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def last_checkpoint(checkpoint_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+
+
+def build_trainer(method: Method, config, model: str, data: str | None, tokenizer, callbacks=()):
+    """The TRL trainer for ``method`` and the data report; ``config`` is already resolved."""
+    from rest.rewards import make_reward_funcs
+    from rest.train.data import load_records, rl_dataset, sft_dataset
+    from rest.train.trainers import RegionSFTTrainer, ResTTrainer
+
+    if not data:
+        raise InputError(f"--data is required for method {method.name!r}")
+    records = load_records(data)
+    if method.trainer == "sft":
+        prepared = sft_dataset(records, tokenizer, config.max_train_records)
+        trainer = RegionSFTTrainer(model=model, args=config, train_dataset=prepared.dataset,
+                                   processing_class=tokenizer, callbacks=list(callbacks))
+    else:
+        prepared = rl_dataset(records, tokenizer, str(data), config.max_train_records)
+        trainer = ResTTrainer(model=model, reward_funcs=make_reward_funcs(config.dynamic_reward, config.reward_horizon),
+                              args=config, train_dataset=prepared.dataset, processing_class=tokenizer,
+                              callbacks=list(callbacks))
+    return trainer, prepared.report
+
+
+def train(method_name: str, recipe_path: str, model: str, data: str | None, output: str,
+          overrides: dict[str, Any] | None = None) -> dict:
+    """Train (or resume) one method; returns the summary written last to ``output/summary.json``."""
+    from rest.models.loading import load_model, load_tokenizer
+    from rest.train.metrics import MetricsCallback
+
+    method = get_method(method_name)
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").unlink(missing_ok=True)  # a rerun is not done until it says so
+    started = time.time()
+    tokenizer = load_tokenizer(model)
+    summary: dict[str, Any] = {"method": method.name, "display_name": method.display, "trainer": method.trainer,
+                               "init_from": method.init_from, "model": str(model), "data": data}
+
+    if method.trainer == "none":
+        atomic_write_text(out / "config.yaml", f"method: base\nmodel: {model}\n")
+        atomic_write_text(out / "metrics.jsonl", "")
+        base = load_model(model)
+        _save_model_atomically(lambda d: (base.save_pretrained(d), tokenizer.save_pretrained(d)), out / "model")
+        summary.update(global_step=0, seconds=round(time.time() - started, 2))
+        atomic_write_json(out / "summary.json", summary)
+        return summary
+
+    recipe = load_recipe(recipe_path)
+    config = resolve_config(recipe, method.trainer, method.delta, overrides or {}, out, where=str(recipe_path))
+    atomic_write_text(out / "config.yaml", config_to_yaml(config))
+    trainer, data_report = build_trainer(method, config, model, data, tokenizer,
+                                         [MetricsCallback(out / "metrics.jsonl")])
+    resume = last_checkpoint(Path(config.output_dir))
+    if resume:
+        print(f"resuming from {resume}")
+    result = trainer.train(resume_from_checkpoint=resume)
+    _save_model_atomically(trainer.save_model, out / "model")
+
+    summary.update(
+        global_step=trainer.state.global_step,
+        resumed_from=resume,
+        train_loss=result.training_loss,
+        seconds=round(time.time() - started, 2),
+        seed=config.seed,
+        data_report=data_report,
+    )
+    atomic_write_json(out / "summary.json", summary)
+    return summary
+
+
+def train_from_args(args) -> int:
+    train(args.method, args.config, args.model, args.data, args.output, parse_overrides(args.overrides))
+    return 0
