@@ -1,0 +1,23 @@
+# The ResT reproduction DAG: raw data -> curated sets -> base models -> training -> evaluation -> report.
+#   snakemake --cores 2                                    # tiny embedded run (config/config.yaml)
+#   snakemake --configfile config/paper.yaml --workflow-profile profiles/slurm --executor slurm
+# Every rule calls `python -m rest ...`; see workflow/rules/.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+configfile: "config/config.yaml"
+validate(config, "workflow/schemas/config.schema.yaml")
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/eval.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        rules.report.output,
+    default_target: True

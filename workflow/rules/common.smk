@@ -1,0 +1,116 @@
+# Job matrix and path helpers shared by the rules. The method list, the paper's labels and
+# which run a method starts from come from the training registry, never copied here.
+import json
+import os
+
+from rest.train.registry import METHODS
+
+R = config["results"]
+BASE = "base"
+
+for _key, _names in (("methods", config["methods"]), ("ablations.methods", config["ablations"]["methods"])):
+    for _name in _names:
+        if _name not in METHODS:
+            raise ValueError(f"config {_key}: unknown method {_name!r}; expected one of {', '.join(METHODS)}")
+for _name in config["ablations"]["models"]:
+    if _name not in config["models"]:
+        raise ValueError(f"config ablations.models: {_name!r} is not a key of config models")
+
+wildcard_constraints:
+    model=r"[^/]+",
+    method=r"[^/]+",
+    seed=r"\d+",
+
+
+def trained_runs():
+    """(model, method, seed) for every training job: the main matrix plus the ablations."""
+    runs = [(m, meth, s) for m in config["models"] for meth in config["methods"] if meth != BASE
+            for s in config["seeds"]]
+    runs += [(m, meth, s) for m in config["ablations"]["models"] for meth in config["ablations"]["methods"]
+             for s in config["seeds"]]
+    return list(dict.fromkeys(runs))
+
+
+def run_dir(model, method, seed):
+    return f"{R}/runs/{model}/{method}/seed{seed}"
+
+
+def run_summary(model, method, seed):
+    return os.path.join(run_dir(model, method, seed), "summary.json")
+
+
+def base_model_dir(model):
+    return f"{R}/models/{model}/base"
+
+
+def benchmarks():
+    return [b for b in ("apibank", "bfcl") if config["eval"][b]["enabled"]]
+
+
+def all_scores():
+    """Every scores.json: Base once per model, then each run, for each enabled benchmark."""
+    dirs = [f"{R}/eval/{m}/{BASE}" for m in config["models"] if BASE in config["methods"]]
+    dirs += [f"{R}/eval/{m}/{meth}/seed{s}" for m, meth, s in trained_runs()]
+    return [os.path.join(d, b, "scores.json") for d in dirs for b in benchmarks()]
+
+
+def all_runs():
+    return [run_summary(m, meth, s) for m, meth, s in trained_runs()]
+
+
+def train_data(wildcards):
+    """SFT methods learn from the SFT set, RL methods from the RL training set."""
+    kind = "sft" if METHODS[wildcards.method].trainer == "sft" else "rl_train"
+    return f"{R}/data/curated/{kind}.jsonl"
+
+
+def train_init(wildcards):
+    """The model a run starts from (the registry's init_from)."""
+    if METHODS[wildcards.method].init_from == "sft":
+        return run_summary(wildcards.model, "sft", wildcards.seed)
+    return base_model_dir(wildcards.model)
+
+
+def model_path(path):
+    """A run's summary.json stands for the run; its weights are in model/ beside it."""
+    return os.path.join(os.path.dirname(path), "model") if path.endswith("summary.json") else path
+
+
+def parent(path):
+    return os.path.dirname(path)
+
+
+def cli_flags(options):
+    """`--key value` flags for the set options of a config section (True: bare flag)."""
+    flags = []
+    for key, value in options.items():
+        if key == "enabled" or value is None or value is False:
+            continue
+        flag = f"--{key.replace('_', '-')}"
+        if value is True:
+            flags.append(flag)
+        elif isinstance(value, list):
+            flags.append(f"{flag} {' '.join(map(str, value))}")
+        else:
+            flags.append(f"{flag} {value}")
+    return " ".join(flags)
+
+
+def overrides(options):
+    return " ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in options.items())
+
+
+def data_dir_flag():
+    return f"--data-dir {config['data_dir']}" if config.get("data_dir") else ""
+
+
+def build_model_args(wildcards, input):
+    spec = config["models"][wildcards.model]
+    if spec["source"] == "tiny":
+        return f"tiny --corpus {input.corpus} --seed {spec.get('seed', 0)}"
+    return f"hub --name {spec['hub_name']}"
+
+
+def eval_flags(bench):
+    data = f"--data-dir {R}/data/raw" if bench == "apibank" else ""
+    return f"{data} --backend {config['eval']['backend']} {cli_flags(config['eval'][bench])}"

@@ -1,0 +1,19 @@
+# 2. The base model of each configured model: the tiny one built locally, or a hub model saved once.
+
+
+
+rule build_model:
+    input:
+        corpus=rules.curate.output.sft,
+    output:
+        directory(f"{R}/models/{{model}}/base"),
+    params:
+        args=build_model_args,
+    conda:
+        "../../envs/rest.yaml"
+    log:
+        f"{R}/logs/models/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/models/{{model}}.tsv"
+    shell:
+        "python -m rest build-model {params.args} --output {output} > {log} 2>&1"

@@ -1,0 +1,25 @@
+# 3. One training run per (model, method, seed). summary.json is written last and atomically,
+#    so a killed run leaves no output taken for complete; its checkpoints let the rerun resume.
+
+
+rule train:
+    input:
+        data=train_data,
+        init=train_init,
+        recipe=config["recipe"],
+    output:
+        summary=f"{R}/runs/{{model}}/{{method}}/seed{{seed}}/summary.json",
+    params:
+        run_dir=lambda wc, output: parent(output.summary),
+        init=lambda wc, input: model_path(input.init),
+        overrides=overrides(config["train_overrides"]),
+    conda:
+        "../../envs/rest.yaml"
+    log:
+        f"{R}/logs/train/{{model}}/{{method}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{model}}/{{method}}/seed{{seed}}.tsv"
+    shell:
+        "python -m rest train --config {input.recipe} --method {wildcards.method} --model {params.init}"
+        " --data {input.data} --output {params.run_dir} seed={wildcards.seed} {params.overrides}"
+        " > {log} 2>&1"
