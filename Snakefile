@@ -6,7 +6,12 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-configfile: "config/config.yaml"
+# --configfile replaces the default config instead of merging into it (no tiny model in the
+# paper matrix).
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
+
 validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
