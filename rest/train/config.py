@@ -141,15 +141,6 @@ def resolve_config(recipe: dict[str, Any], kind: str, method_delta: dict[str, An
 
 def config_to_yaml(config) -> str:
     """The resolved config as YAML: every field, so a run can be reproduced from it alone."""
-    def plain(v):
-        if isinstance(v, (str, int, float, bool)) or v is None:
-            return v
-        if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        if isinstance(v, dict):
-            return {str(k): plain(x) for k, x in v.items()}
-        return str(v)
-
-    data = {f.name: plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.to_dict().items()}
     data["config_class"] = type(config).__name__
     return yaml.safe_dump(data, sort_keys=True)

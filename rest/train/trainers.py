@@ -32,18 +32,22 @@ def _checkpoint_dir(trainer, trial=None) -> str:
     return os.path.join(trainer._get_output_dir(trial=trial), f"checkpoint-{trainer.state.global_step}")
 
 
+def weighter_from_config(a) -> TokenWeighter:
+    """The ``TokenWeighter`` a ``ResTConfig`` describes."""
+    return TokenWeighter(
+        mode=a.weighting, cot_gradients=a.cot_gradients, curriculum=a.curriculum, delta=a.curriculum_delta,
+        weight_bounds=tuple(a.weight_bounds), entropy_init_steps=a.entropy_init_steps,
+        entropy_tracking=a.entropy_tracking, ema_decay=a.ema_decay,
+    )
+
+
 class ResTTrainer(GRPOTrainer):
     """GRPO with region- and entropy-aware token weights (ResT). ``weighting: uniform`` is plain GRPO."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        a = self.args
         self.tagger = RegionTagger(self.processing_class)
-        self.weighter = TokenWeighter(
-            mode=a.weighting, cot_gradients=a.cot_gradients, curriculum=a.curriculum, delta=a.curriculum_delta,
-            weight_bounds=tuple(a.weight_bounds), entropy_init_steps=a.entropy_init_steps,
-            entropy_tracking=a.entropy_tracking, ema_decay=a.ema_decay,
-        )
+        self.weighter = weighter_from_config(self.args)
         self._loss_inputs = None
 
     def _generate_and_score_completions(self, inputs):
