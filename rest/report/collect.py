@@ -72,7 +72,8 @@ def load_metrics(paths: list[str | Path]) -> pd.DataFrame:
         rows = [r for r in read_jsonl(path) if isinstance(r, dict)]
         if not rows:
             continue
-        df = pd.DataFrame(rows)
+        # Nested per-region logs become columns such as ``region_weights/THINK``.
+        df = pd.json_normalize(rows, sep="/")
         df["model"], df["method"], df["seed"] = model, method, seed
         frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

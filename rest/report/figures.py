@@ -2,8 +2,8 @@
 weights over training, and benchmark accuracy per method (paper Fig. 2).
 
 Training logs name their columns as TRL does (``reward``, ``entropy``,
-``completions/mean_length``); per-region series are ``entropy/<region>`` and
-``weights/<region>``. A panel whose series no run logged is drawn empty with a note,
+``completion_length``); per-region series are ``entropy_by_region/<region>`` and
+``region_weights/<region>``. A panel whose series no run logged is drawn empty with a note,
 so a missing curve is visible rather than silently absent.
 """
 
@@ -23,8 +23,8 @@ REWARD_KEYS = ("reward", "train/reward")
 ENTROPY_KEYS = ("entropy", "train/entropy")
 LENGTH_KEYS = ("completions/mean_length", "completion_length", "train/completions/mean_length")
 STEP_KEYS = ("step", "global_step")
-REGION_ENTROPY_PREFIX = "entropy/"
-REGION_WEIGHT_PREFIX = "weights/"
+REGION_ENTROPY_PREFIX = "entropy_by_region/"
+REGION_WEIGHT_PREFIX = "region_weights/"
 
 
 def _first(df: pd.DataFrame, keys) -> str | None:

@@ -1,0 +1,132 @@
+"""Tables: our mean ± std beside the paper's value and the delta; unproduced cells marked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from rest.io import InputError
+from rest.report.build import method_registry, write_report
+from rest.report.collect import load_scores, parse_eval_path
+from rest.report.tables import NOT_RUN, build_tables, make_cell, paper_results
+
+APIBANK = ["Level 1 Acc", "Level 2 Acc", "Level 3 Acc", "Overall Acc"]
+
+
+def write_scores(root, model, method, seed, bench, metrics):
+    folder = root / "eval" / model / method / ("" if seed is None else f"seed{seed}") / bench
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "scores.json"
+    path.write_text(json.dumps({"benchmark": bench, "metrics": metrics}))
+    return path
+
+
+def test_cell_mean_std_delta_by_hand():
+    c = make_cell([40.0, 50.0], paper=50.38)
+    assert c.mean == 45.0 and abs(c.std - 7.0710678) < 1e-6 and c.n == 2
+    assert abs(c.delta - (-5.38)) < 1e-9
+    assert c.text() == "45.00 ± 7.07 / 50.38 (Δ -5.38)"
+    assert make_cell([], paper=8.62).text() == f"{NOT_RUN} / 8.62"
+    assert make_cell([10.0], paper=None).text() == "10.00 / —"
+
+
+def test_paths_parse_and_reject():
+    assert parse_eval_path("r/eval/tiny/rest/seed3/bfcl/scores.json") == ("tiny", "rest", 3, "bfcl")
+    assert parse_eval_path("r/eval/tiny/base/apibank/scores.json") == ("tiny", "base", None, "apibank")
+    with pytest.raises(InputError, match="seed"):
+        parse_eval_path("r/eval/tiny/rest/apibank/scores.json")
+
+
+def test_bad_score_file_names_file_and_key(tmp_path):
+    path = write_scores(tmp_path, "m", "rest", 0, "apibank", {})
+    path.write_text(json.dumps({"benchmark": "apibank", "metrics": {"Overall Acc": "high"}}))
+    with pytest.raises(InputError, match=r"scores.json: metric 'Overall Acc' must be a number"):
+        load_scores([path])
+    path.write_text('{"benchmark": "apibank"}')
+    with pytest.raises(InputError, match="missing key 'metrics'"):
+        load_scores([path])
+
+
+def test_paper_model_rows_filled_and_stand_in_tables(tmp_path):
+    _, labels, _ = method_registry()
+    paths = [
+        write_scores(tmp_path, "Qwen3-1.7B", "rest", 0, "apibank", dict(zip(APIBANK, [70, 60, 50, 66.0]))),
+        write_scores(tmp_path, "Qwen3-1.7B", "rest", 1, "apibank", dict(zip(APIBANK, [72, 62, 52, 68.0]))),
+        write_scores(tmp_path, "tiny", "grpo", 0, "apibank", {"Overall Acc": 1.5}),
+        write_scores(tmp_path, "tiny", "base", None, "bfcl", {"Base": 0.0}),
+    ]
+    tables = {t.name: t for t in build_tables(load_scores(paths), paper_results(), labels,
+                                              {"Qwen3-1.7B": "Qwen3-1.7B", "tiny": "Qwen3-4B-2507"})}
+    main = tables["apibank_qwen3"].frame().set_index(["model", "method"])
+    row = main.loc[("Qwen3-1.7B", "ResT")]
+    assert row["Overall Acc ours"] == 67.0 and row["Overall Acc n"] == 2
+    assert abs(row["Overall Acc delta"] - (67.0 - row["Overall Acc paper"])) < 1e-9
+    assert pd.isna(main.loc[("Qwen3-8B", "ResT"), "Overall Acc ours"])
+    # the stand-in model never lands in the paper model's own rows
+    assert pd.isna(main.loc[("Qwen3-4B-2507", "GRPO"), "Overall Acc ours"])
+    tiny = tables["apibank_qwen3__tiny"].frame().set_index("method")
+    assert tiny.loc["GRPO", "Overall Acc ours"] == 1.5
+    paper = paper_results()
+    published = paper[(paper.table == "apibank_qwen3") & (paper.model == "Qwen3-4B-2507")
+                      & (paper.method == "GRPO") & (paper.metric == "Overall Acc")].value_percent.item()
+    assert tiny.loc["GRPO", "Overall Acc paper"] == published
+    assert tiny.loc["GRPO", "Overall Acc delta"] == pytest.approx(1.5 - published)
+    assert pd.isna(tiny.loc["GRPO", "Level 1 Acc ours"])
+    assert "apibank_llama__tiny" not in tables  # tiny stands in for a Qwen3 model only
+    md = tables["bfcl_multi_turn_qwen3__tiny"].markdown()
+    assert "| tiny (paper: Qwen3-4B-2507) | Base | not run /" in md
+    assert "0.00 / " in md
+    tex = tables["apibank_qwen3"].latex()
+    assert r"$\pm$" in tex and r"\begin{tabular}" in tex
+
+
+def test_write_report_end_to_end(tmp_path):
+    scores = [
+        write_scores(tmp_path, "tiny", "base", None, "apibank", dict(zip(APIBANK, [0, 0, 0, 0.0]))),
+        write_scores(tmp_path, "tiny", "rest", 0, "apibank", dict(zip(APIBANK, [25.0, 0, 0, 2.5]))),
+        write_scores(tmp_path, "tiny", "rest", 0, "bfcl", {"Base": 50.0, "Irrelevance Detection": 100.0}),
+    ]
+    run = tmp_path / "runs" / "tiny" / "rest" / "seed0"
+    run.mkdir(parents=True)
+    log = [{"step": s, "reward": -4 + s, "entropy": 8.0 - s, "completion_length": 32,
+            "entropy_by_region": {"THINK": 7.0, "NAME": 6.0},
+            "region_weights": {"FORMAT": 1.0 - 0.1 * s, "THINK": 1.0 + 0.1 * s}} for s in (1, 2, 3)]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    data = tmp_path / "raw"
+    data.mkdir()
+    (data / "a.json").write_text("{}")
+    out = tmp_path / "report"
+    cfg = json.dumps({"models": {"tiny": {"source": "tiny", "paper_model": "Qwen3-4B-2507"}}})
+    rc = subprocess.run([sys.executable, "-m", "rest", "report", "--scores", *map(str, scores),
+                         "--metrics", str(run / "metrics.jsonl"), "--run-config", cfg,
+                         "--data-dir", str(data), "--output", str(out)], capture_output=True, text=True)
+    assert rc.returncode == 0, rc.stderr
+    for table in set(paper_results()["table"]):
+        for ext in ("csv", "md", "tex"):
+            assert (out / "tables" / f"{table}.{ext}").stat().st_size > 0
+    for stem in ("accuracy_tiny", "training_dynamics_tiny", "region_weights_tiny"):
+        for ext in ("png", "pdf"):
+            assert (out / "figures" / f"{stem}.{ext}").stat().st_size > 1000
+    frame = pd.read_csv(out / "tables" / "apibank_qwen3__tiny.csv").set_index("method")
+    assert frame.loc["ResT", "Level 1 Acc ours"] == 25.0
+    assert frame.loc["Base", "Overall Acc ours"] == 0.0
+    assert pd.isna(frame.loc["SFT", "Overall Acc ours"])
+    index = (out / "index.md").read_text()
+    assert "tables/apibank_qwen3.md" in index and "figures/region_weights_tiny.png" in index
+    assert "| trl | " in index and "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" in index
+    assert "paper_model: Qwen3-4B-2507" in index
+    assert "63.65" in (out / "audit.md").read_text()
+
+
+def test_report_cli_bad_input_exits_2(tmp_path):
+    bad = tmp_path / "eval" / "m" / "rest" / "seed0" / "apibank" / "scores.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("{not json")
+    rc = subprocess.run([sys.executable, "-m", "rest", "report", "--scores", str(bad),
+                         "--output", str(tmp_path / "out")], capture_output=True, text=True)
+    assert rc.returncode == 2
+    assert rc.stderr.startswith("error: ") and "scores.json:1" in rc.stderr
