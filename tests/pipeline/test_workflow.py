@@ -1,0 +1,100 @@
+"""The workflow's static checks: lint, schema, the paper matrix's job counts, envs, profiles."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+import yaml
+
+from rest.report.tables import paper_results
+from rest.train.registry import METHODS
+
+from pipeline_helpers import REPO, job_counts, snakemake
+
+
+def test_lint_is_clean():
+    proc = snakemake("--lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr
+
+
+def test_paper_dry_run_lists_every_job():
+    """Counts derived from the paper's tables, not from config/paper.yaml's own lists."""
+    paper = paper_results()
+    published = paper[paper.method != "Closed model"]
+    models = set(published.model)
+    labels = {m.display: m.name for m in METHODS.values()}
+    main_methods = set(published[published.table != "ablation_apibank"].method)
+    ablation = published[published.table == "ablation_apibank"]
+    ablation_methods = set(ablation.method) - main_methods
+    ablation_models = set(ablation.model)
+    seeds = len(yaml.safe_load((REPO / "config/paper.yaml").read_text())["seeds"])
+    assert (len(models), len(main_methods), len(ablation_models), len(ablation_methods)) == (5, 7, 3, 3)
+    assert all(label in labels for label in main_methods | ablation_methods)
+
+    trainings = len(models) * (len(main_methods) - 1) * seeds + len(ablation_models) * len(ablation_methods) * seeds
+    proc = snakemake("-n", "--quiet", "rules", "--configfile", "config/paper.yaml")
+    assert proc.returncode == 0, proc.stderr
+    counts = job_counts(proc.stdout)
+    assert counts["train"] == trainings == 117
+    assert counts["build_model"] == len(models)
+    for bench in ("apibank", "bfcl"):
+        assert counts[f"eval_{bench}"] == trainings
+        assert counts[f"eval_{bench}_base"] == len(models)
+    assert counts["fetch_data"] == counts["curate"] == counts["report"] == 1
+
+
+def test_default_dry_run_is_the_tiny_matrix():
+    proc = snakemake("-n", "--quiet", "rules")
+    counts = job_counts(proc.stdout)
+    assert counts["build_model"] == 1 and counts["train"] == 9 and counts["eval_bfcl"] == 9
+
+
+@pytest.mark.parametrize("override, message", [
+    ("bogus_key=1", "Additional properties are not allowed ('bogus_key' was unexpected)"),
+    ("eval={'backend':'tgi','apibank':{'enabled':True},'bfcl':{'enabled':True}}", "'tgi' is not one of"),
+    ("seeds=[]", "should be non-empty"),
+])
+def test_schema_rejects_bad_config(override, message):
+    proc = snakemake("-n", "--config", override)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+
+
+def test_unknown_method_is_named():
+    proc = snakemake("-n", "--config", "methods=['base','ppo']")
+    assert proc.returncode != 0
+    assert "config methods: unknown method 'ppo'" in proc.stdout + proc.stderr
+
+
+def _requirement_name(req: str) -> str:
+    return req.split("==")[0].split(">=")[0].split("<")[0].strip().lower().replace("_", "-")
+
+
+def test_conda_env_in_step_with_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["eval"] \
+        + project["optional-dependencies"]["slurm"]
+    env = yaml.safe_load((REPO / "envs/rest.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert sorted(pip) == sorted(wanted), "envs/rest.yaml's pip list differs from pyproject.toml"
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    assert project["requires-python"] == ">=" + python.split("=")[1]
+    for rules in (REPO / "workflow/rules").glob("*.smk"):
+        for line in rules.read_text().splitlines():
+            if line.strip().startswith('"../../envs/'):
+                assert (rules.parent / line.strip().strip('"')).resolve().is_file()
+
+
+def test_slurm_profile_sets_resources_for_every_rule():
+    assert not (REPO / "profiles/default").exists(), "an empty profiles/default breaks snakemake"
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    rules = set(snakemake("--list-rules", check=True).stdout.split()) - {"all"}
+    assert rules <= set(profile["set-resources"])
+    for rule, res in profile["set-resources"].items():
+        gpu = rule == "train" or rule.startswith("eval_")
+        assert ("gpu" in res) == gpu, rule
+        assert "gres" not in res
+    assert profile["executor"] == "slurm"
+    assert profile["slurm-status-command"] == "squeue"
