@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from rest.eval import bfcl
 from rest.formats import render_completion, render_tool_calls
 
-from bfcl_reference import reference_completion  # tests/eval is on sys.path (no package)
+from rest.eval.bfcl_reference import reference_completion
 
 #: Entries whose ground truth no output can pass; each reason was read in the data.
 KNOWN_MISSES = {

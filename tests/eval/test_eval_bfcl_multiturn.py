@@ -12,7 +12,7 @@ from rest.eval import bfcl
 from rest.eval import bfcl_multiturn as mt
 from rest.formats import render_completion, render_tool_calls
 
-from bfcl_reference import multi_turn_call  # tests/eval is on sys.path (no package)
+from rest.eval.bfcl_reference import multi_turn_call
 
 DONE = render_completion("done", None, "All done.")
 

@@ -1,4 +1,7 @@
-"""Render BFCL possible answers as the completion a correct model would write in our format.
+"""Reference completions: BFCL possible answers written as a correct model would write them.
+
+They check the chain prompt format -> our decoding -> the official checker without a model
+(tests, ``benchmarks/bench_eval.py``): every answer should score valid.
 
 Each parameter takes the first acceptable option of its possible answer: an optional
 parameter whose options include "" (meaning "may be omitted") is left out; nested dicts
