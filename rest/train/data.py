@@ -13,8 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from rest.formats import (
-    ALL_TAGS, PLACEHOLDER_THOUGHT_CALL, PLACEHOLDER_THOUGHT_RESPONSE, RESPONSE_CLOSE, RESPONSE_OPEN,
-    THINK_CLOSE, THINK_OPEN, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, first_block, json_lines, placeholder_ground_truth,
+    ALL_TAGS,
+    PLACEHOLDER_THOUGHT_CALL,
+    PLACEHOLDER_THOUGHT_RESPONSE,
+    RESPONSE_CLOSE,
+    RESPONSE_OPEN,
+    THINK_CLOSE,
+    THINK_OPEN,
+    TOOL_CALL_CLOSE,
+    TOOL_CALL_OPEN,
+    first_block,
+    json_lines,
+    placeholder_ground_truth,
 )
 from rest.io import InputError, read_json, read_jsonl, require_keys
 
@@ -120,5 +130,12 @@ def sft_dataset(records: list[dict[str, Any]], tokenizer, limit: int | None = No
     return PreparedData(Dataset.from_list(rows), {"records": len(rows), "records_not_used_over_limit": len(records) - len(rows)})
 
 
-__all__ = ["load_records", "render_prompt", "rl_ground_truth", "rl_dataset", "sft_dataset",
-           "PLACEHOLDER_THOUGHT_CALL", "PLACEHOLDER_THOUGHT_RESPONSE"]
+__all__ = [
+    "PLACEHOLDER_THOUGHT_CALL",
+    "PLACEHOLDER_THOUGHT_RESPONSE",
+    "load_records",
+    "render_prompt",
+    "rl_dataset",
+    "rl_ground_truth",
+    "sft_dataset",
+]

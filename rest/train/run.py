@@ -52,6 +52,12 @@ def build_trainer(method: Method, config, model: str, data: str | None, tokenize
         trainer = ResTTrainer(model=model, reward_funcs=make_reward_funcs(config.dynamic_reward, config.reward_horizon),
                               args=config, train_dataset=prepared.dataset, processing_class=tokenizer,
                               callbacks=list(callbacks))
+    # TRL drops SFT examples whose completion is truncated away entirely; say so.
+    dropped = prepared.report["records"] - len(trainer.train_dataset)
+    prepared.report["records_dropped_by_truncation"] = dropped
+    if dropped:
+        print(f"warning: {dropped} of {prepared.report['records']} records left no trainable token after "
+              f"truncation to max_length and were dropped")
     return trainer, prepared.report
 
 

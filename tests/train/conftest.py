@@ -13,7 +13,7 @@ TINY_RECIPE = REPO / "config" / "recipes" / "tiny.yaml"
 #: Small enough that a step takes about a second on 2 cores.
 FAST = {"max_train_records": 8, "max_steps": 1, "per_device_train_batch_size": 2}
 FAST_GRPO = {"num_generations": 2, "max_completion_length": 8}
-FAST_SFT = {"max_length": 384}
+FAST_SFT = {"max_length": 1024}
 
 
 def fast_overrides(trainer_kind: str, **extra) -> dict:
