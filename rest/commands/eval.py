@@ -56,7 +56,8 @@ def add_arguments(parser) -> None:
                    help="categories or groups (all, single_turn, multi_turn, non_live, live, ast, relevance)")
     b.add_argument("--limit-per-category", type=_positive, default=None, help="first N entries of each category")
     b.add_argument("--max-steps-per-turn", type=_positive, default=None,
-                   help="model steps per user turn in multi-turn categories (default: bfcl-eval's 20)")
+                   help="multi-turn: an entry is force-quit (and fails) once a user turn has more than "
+                        "this many steps with calls (default: bfcl-eval's 20)")
 
 
 def run(args) -> int:
@@ -71,9 +72,6 @@ def run(args) -> int:
 def _generator(args):
     from rest.eval.generation import GenerationConfig, load_generator
 
-    model = Path(args.model)
-    if not model.exists() and (model.is_absolute() or str(args.model).startswith(".")):
-        raise InputError(f"--model: {model} does not exist")
     config = GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
                               max_prompt_tokens=args.max_prompt_tokens)
     return load_generator(args.backend, args.model, config)

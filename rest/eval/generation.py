@@ -131,7 +131,8 @@ class VLLMGenerator:
         self.sampling = SamplingParams(
             temperature=0.0, max_tokens=self.config.max_new_tokens, skip_special_tokens=True
         )
-        limit = self.llm.llm_engine.model_config.max_model_len
+        model_config = getattr(getattr(self.llm, "llm_engine", None), "model_config", None)
+        limit = getattr(model_config, "max_model_len", None) or self.tokenizer.model_max_length
         self.max_prompt_tokens = self.config.max_prompt_tokens or max(limit - self.config.max_new_tokens, 1)
         self.truncated_prompts = 0
 
@@ -151,8 +152,12 @@ def load_generator(backend: str, model_path: str, config: GenerationConfig | Non
     """The generator for ``backend`` (``hf`` or ``vllm``)."""
     from rest.io import InputError
 
-    if backend == "hf":
-        return HFGenerator(model_path, config)
-    if backend == "vllm":
-        return VLLMGenerator(model_path, config)
-    raise InputError(f"--backend: unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})")
+    if backend not in BACKENDS:
+        raise InputError(f"--backend: unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})")
+    try:
+        return HFGenerator(model_path, config) if backend == "hf" else VLLMGenerator(model_path, config)
+    except OSError as e:  # what transformers raises for a missing folder or an unreachable hub name
+        from pathlib import Path
+
+        how = "local folder" if Path(model_path).exists() else "no such local folder; tried as a hub name"
+        raise InputError(f"--model: cannot load {model_path!r} ({how}): {e}") from e

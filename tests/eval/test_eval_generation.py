@@ -70,3 +70,11 @@ def test_vllm_matches_hf_greedy(tiny_model_dir):
     hf = load_generator("hf", str(tiny_model_dir), config).generate(convs)
     vl = load_generator("vllm", str(tiny_model_dir), config).generate(convs)
     assert len(vl) == len(hf) and all(isinstance(t, str) for t in vl)
+
+
+def test_missing_model_is_an_input_error(tmp_path, capsys, data_dir):
+    from rest.cli import main
+
+    assert main(["eval", "apibank", "--model", str(tmp_path / "nope"), "--output", str(tmp_path / "o")]) == 2
+    assert "--model: cannot load" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "scores.json").exists()
