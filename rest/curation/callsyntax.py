@@ -43,9 +43,9 @@ def parse_call_list(text: str, known_names: Iterable[str] = ()) -> list[dict[str
         i = _skip_space(s, i, end)
         if i >= end:
             break
-        j = _name_end(s, i, end, names)
+        j, known = _name_end(s, i, end, names)
         name = s[i:j].strip()
-        if not name or any(c in name for c in "[]{}\"'=,)"):
+        if not name or (not known and any(c in name for c in "[]{}\"'=,)")):
             raise CallSyntaxError(f"bad tool name {name!r}")
         k = _matching(s, j, end)
         calls.append({"name": name, "parameters": _parse_arguments(s[j + 1:k])})
@@ -65,17 +65,17 @@ def _skip_space(s: str, i: int, end: int) -> int:
     return i
 
 
-def _name_end(s: str, i: int, end: int, names: list[str]) -> int:
-    """Index of the ``(`` that opens the argument list of the call starting at ``i``."""
+def _name_end(s: str, i: int, end: int, names: list[str]) -> tuple[int, bool]:
+    """Index of the ``(`` opening the call's arguments, and whether the name is a known one."""
     for name in names:
         if s.startswith(name, i):
             j = _skip_space(s, i + len(name), end)
             if j < end and s[j] == "(":
-                return j
+                return j, True
     j = s.find("(", i, end)
     if j < 0:
         raise CallSyntaxError(f"expected '(' after a tool name at offset {i}")
-    return j
+    return j, False
 
 
 def _matching(s: str, start: int, end: int) -> int:
