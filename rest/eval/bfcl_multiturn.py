@@ -5,6 +5,13 @@ string is built here from parsed JSON, only for a public method of one of the en
 backend classes, with identifier keyword names and arguments that are JSON literals written
 with ``repr``. Anything else is rejected and answered with an error observation.
 
+The loop follows bfcl-eval's prompting handler: a step whose output has no call ends the
+user turn; more than ``max_steps_per_turn`` steps with calls force-quit the entry (it then
+fails). In miss_func, the held-out functions join the tool list at their turn, whose user
+message is bfcl-eval's own "I have updated some more functions..." text. One departure: a
+step whose calls were all rejected is answered with error observations, but the checker
+sees it as a step without calls (bfcl-eval would have ``eval``-ed the text and failed).
+
 bfcl-eval caches backend instances in its module globals, keyed by a model name and the
 entry id. Every episode and every scoring uses a fresh key and removes its instances
 afterwards, so an entry scored twice in one process starts from its initial state each time.
