@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -14,18 +13,25 @@ from rest.train.config import config_to_yaml, load_recipe, parse_overrides, reso
 from rest.train.registry import Method, get_method
 
 
-def _save_model_atomically(save, target: Path) -> None:
-    """Save into a temporary sibling folder and rename it onto ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        save(tmp)
+def _save_model_atomically(save, target: Path, trainer=None) -> None:
+    """Save into ``.NAME.partial`` beside ``target``, then rename it onto ``target``.
+
+    With a trainer, every process takes part in saving (sharded weights are gathered) and
+    only the main process renames.
+    """
+    tmp = target.parent / f".{target.name}.partial"
+    main = trainer is None or trainer.accelerator.is_main_process
+    if main and tmp.exists():
+        shutil.rmtree(tmp)
+    if trainer is not None:
+        trainer.accelerator.wait_for_everyone()
+    save(tmp)
+    if trainer is not None:
+        trainer.accelerator.wait_for_everyone()
+    if main:
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
 
 
 def last_checkpoint(checkpoint_dir: Path) -> str | None:
@@ -70,7 +76,9 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
     method = get_method(method_name)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").unlink(missing_ok=True)  # a rerun is not done until it says so
+    main = int(os.environ.get("RANK", "0")) == 0  # launched by accelerate/torchrun: one writer
+    if main:
+        (out / "summary.json").unlink(missing_ok=True)  # a rerun is not done until it says so
     started = time.time()
     tokenizer = load_tokenizer(model)
     summary: dict[str, Any] = {"method": method.name, "display_name": method.display, "trainer": method.trainer,
@@ -87,14 +95,15 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
 
     recipe = load_recipe(recipe_path)
     config = resolve_config(recipe, method.trainer, method.delta, overrides or {}, out, where=str(recipe_path))
-    atomic_write_text(out / "config.yaml", config_to_yaml(config))
+    if main:
+        atomic_write_text(out / "config.yaml", config_to_yaml(config))
     trainer, data_report = build_trainer(method, config, model, data, tokenizer,
                                          [MetricsCallback(out / "metrics.jsonl")])
     resume = last_checkpoint(Path(config.output_dir))
     if resume:
         print(f"resuming from {resume}")
     result = trainer.train(resume_from_checkpoint=resume)
-    _save_model_atomically(trainer.save_model, out / "model")
+    _save_model_atomically(trainer.save_model, out / "model", trainer)
 
     summary.update(
         global_step=trainer.state.global_step,
@@ -102,9 +111,11 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
         train_loss=result.training_loss,
         seconds=round(time.time() - started, 2),
         seed=config.seed,
+        world_size=trainer.args.world_size,
         data_report=data_report,
     )
-    atomic_write_json(out / "summary.json", summary)
+    if main:
+        atomic_write_json(out / "summary.json", summary)
     return summary
 
 

@@ -47,3 +47,13 @@ def make_trainer(tiny_model_dir, train_jsonl, tiny_tokenizer, tmp_path):
         return trainer
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_recipe() -> Path:
+    return TINY_RECIPE
+
+
+@pytest.fixture(name="fast_overrides", scope="session")
+def fast_overrides_fixture():
+    return fast_overrides
