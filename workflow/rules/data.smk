@@ -8,6 +8,7 @@ rule fetch_data:
         directory(f"{R}/data/raw"),
     params:
         data_dir=data_dir_flag(),
+        files=config["data_files"],
     conda:
         "../../envs/rest.yaml"
     log:
@@ -15,7 +16,7 @@ rule fetch_data:
     benchmark:
         f"{R}/benchmarks/data/fetch.tsv"
     shell:
-        "python -m rest data fetch --output {output} {params.data_dir} > {log} 2>&1"
+        "python -m rest data fetch --config {params.files} --output {output} {params.data_dir} > {log} 2>&1"
 
 
 rule curate:
