@@ -150,3 +150,39 @@ def test_rebuild_rejects_bad_config_values(tmp_path, data_dir, capsys):
     root = rebuild_data(tmp_path, data_dir)
     assert curate("--route", "rebuild", "--data-dir", root, "--output", tmp_path / "o", "--mask-prob", 1.5) == 2
     assert "--mask-prob must be in [0, 1]" in capsys.readouterr().err
+
+
+def test_published_parquet_split_is_accepted(tmp_path, data_dir, sft_records):
+    """The paper config also accepts ToolRL's train.parquet (its 3,920-row split) beside test.parquet."""
+    import pandas as pd
+
+    root = data_copy(tmp_path, data_dir, SFT, TEST)
+    rows = [{"data_source": "rlla",
+             "prompt": [{"role": "system", "content": r["instruction"]}, {"role": "user", "content": r["input"]}],
+             "ability": "math", "reward_model": {"style": "rule", "ground_truth": rl_ground_truth(r["output"])},
+             "extra_info": {"split": "train", "index": i, "instruction": r["instruction"], "input": r["input"],
+                            "output": rl_ground_truth(r["output"])}}
+            for i, r in enumerate(sft_records[:30])]
+    pd.DataFrame(rows).to_parquet(root / "train/toolrl_rlla_4k/train.parquet")
+    out = tmp_path / "out"
+    assert curate("--data-dir", root, "--rl-from", "rlla_rl", "--output", out) == 0
+    train = read_jsonl(out / "rl_train.jsonl")
+    assert [r["id"] for r in train] == [f"rlla_rl_train:{i}" for i in range(30)]
+    assert [r["output"] for r in train] == [rl_ground_truth(r["output"]) for r in sft_records[:30]]
+    report = json.loads((out / "curation_report.json").read_text())
+    assert report["split"] == {"method": "published parquet split"} and report["counts"]["rl_val"] == 80
+
+
+def test_rebuild_with_hammers_own_masked_file(tmp_path, data_dir):
+    root = rebuild_data(tmp_path, data_dir)
+    hammer_file = data_dir / "sources/hammer/masking_sft_data_example.json"
+    out = tmp_path / "o"
+    assert curate("--route", "rebuild", "--data-dir", root, "--output", out, "--no-strict", "--hammer", hammer_file,
+                  "--toolace-size", 5, "--hammer-size", 20, "--xlam-size", 20) == 0
+    report = json.loads((out / "curation_report.json").read_text())
+    assert report["mix"]["xlam"]["taken"] == 3  # all three convertible fixture items
+    # 10 Hammer items, 2 of them irrelevance items with no call to learn
+    assert report["mix"]["hammer"] == {"available": 8, "requested": 20, "taken": 8, "duplicates_skipped": 0,
+                                       "shortfall": 12}
+    assert report["dropped"]["by_reason"]["no call and no response text"] == 2 + 1
+    assert "masking_sft_data_example.json" in report["inputs"]
