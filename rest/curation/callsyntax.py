@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ast
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 _OPEN, _CLOSE = "([{", ")]}"
 _NAMED_CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": False, "null": None}

@@ -8,8 +8,9 @@ ground truth is step j's action with the placeholder thought.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from rest.formats import Turn, placeholder_ground_truth, render_history
 

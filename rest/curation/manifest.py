@@ -122,9 +122,8 @@ def _how_to_provide(entry: ManifestEntry, folder: Path) -> str:
 
 
 def _download(url: str, dest: Path, timeout: float = 60.0) -> None:
-    with atomic_path(dest) as tmp:
-        with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
-            shutil.copyfileobj(resp, out, _CHUNK)
+    with atomic_path(dest) as tmp, urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
+        shutil.copyfileobj(resp, out, _CHUNK)
 
 
 def fetch(

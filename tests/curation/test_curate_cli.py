@@ -5,7 +5,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from rest.cli import main
 from rest.curation.records import load_rlla, rl_ground_truth

@@ -16,7 +16,13 @@ from rest.curation.records import (
     seeded_subset,
     toolrl_split,
 )
-from rest.formats import ALL_TAGS, PLACEHOLDER_THOUGHT_CALL, PLACEHOLDER_THOUGHT_RESPONSE, THINK_CLOSE, THINK_OPEN
+from rest.formats import (
+    ALL_TAGS,
+    PLACEHOLDER_THOUGHT_CALL,
+    PLACEHOLDER_THOUGHT_RESPONSE,
+    THINK_CLOSE,
+    THINK_OPEN,
+)
 from rest.io import InputError
 from rest.rewards import compute_reward
 
