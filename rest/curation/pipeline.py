@@ -150,6 +150,9 @@ def _raw_list(cur: Curation, key: str, explicit: str | None) -> tuple[list[Any],
 
 def curate_rebuild(cur: Curation, seed: int, sizes: dict[str, int], mask_prob: float,
                    toolace_file: str | None, xlam_file: str | None, hammer_file: str | None) -> None:
+    """Convert each source, mix ``sizes`` records (instances after decomposition, so a
+    ToolACE dialogue may give several) and split the mix like ToolRL. The SFT set stays
+    rlla_sft: its distilled thoughts cannot be rebuilt from the raw corpora."""
     _sft_set(cur)
     items, path = _raw_list(cur, "toolace", toolace_file)
     pools = {"toolace": _convert_all(cur, items, str(path), toolace.convert)}
