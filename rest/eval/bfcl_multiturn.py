@@ -151,7 +151,7 @@ class Episode:
         questions = self.case.prompt_entry["question"]
         self.turn_index += 1
         if self.turn_index >= len(questions):
-            self._finish()
+            self.close()
             return
         messages = list(questions[self.turn_index])
         held_out = self.case.prompt_entry.get("missed_function", {}).get(str(self.turn_index))
@@ -166,7 +166,8 @@ class Episode:
         self.calls.append([])
         self.steps = 0
 
-    def _finish(self) -> None:
+    def close(self) -> None:
+        """End the episode and drop its backend instances (also for an episode abandoned early)."""
         self.done = True
         release(self.key)
 
@@ -198,7 +199,7 @@ class Episode:
         self.steps += 1
         if self.steps > self.max_steps_per_turn:
             self.force_quit = True
-            self._finish()
+            self.close()
 
 
 def play(cases: Sequence[Case], generator, max_steps_per_turn: int = DEFAULT_MAX_STEPS_PER_TURN) -> list[Episode]:

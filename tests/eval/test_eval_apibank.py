@@ -44,6 +44,8 @@ def test_level_files_have_the_protocol_sizes(levels):
     ("Sure.\n" + json.dumps(CALL), True),
     # a value that cannot be checked (an int) ends the check as wrong, even before a match
     ("<tool_call>\n5\n" + json.dumps(CALL) + "\n</tool_call>", False),
+    # a list is compared as parameters (unequal) and the check goes on, as in the released code
+    ("<tool_call>\n[1]\n" + json.dumps(CALL) + "\n</tool_call>", True),
     # a JSON string holding the call is decoded once more
     ("<tool_call>\n" + json.dumps(json.dumps(CALL)) + "\n</tool_call>", True),
     ("", False),

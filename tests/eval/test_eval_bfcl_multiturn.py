@@ -22,8 +22,8 @@ def base_cases():
     return bfcl.load_cases("multi_turn_base", 3)
 
 
-def _cached_instances() -> list[str]:
-    return [k for k in vars(bfcl.load_bfcl().multi_turn_utils) if k.startswith("rest_")]
+def _cached_instances(prefix: str = "rest_") -> list[str]:
+    return [k for k in vars(bfcl.load_bfcl().multi_turn_utils) if k.startswith(prefix)]
 
 
 def _replay(case) -> mt.Episode:
@@ -42,12 +42,13 @@ def _replay(case) -> mt.Episode:
 
 @pytest.mark.parametrize("category", bfcl.MULTI_TURN)
 def test_ground_truth_replay_scores_valid(category):
+    before = set(_cached_instances())
     for case in bfcl.load_cases(category, 3):
         episode = _replay(case)
         assert episode.rejected == 0
         verdict = mt.score_multi_turn(case, episode.calls)
         assert verdict["valid"], (case.id, verdict)
-    assert _cached_instances() == []  # every episode and scoring released its backends
+    assert set(_cached_instances()) == before  # every episode and scoring released its backends
 
 
 def test_scoring_twice_in_one_process_is_not_stale(base_cases):
@@ -78,6 +79,9 @@ def test_execution_results_are_fed_back(base_cases):
     assert "<obs> You have made the tool call ls. Execution returns: " in user
     assert "document" in user.split("Execution returns:")[-1]  # the listing of the initial workspace
     assert episode.calls == [[["ls()"]]]
+    assert _cached_instances(episode.key)
+    episode.close()
+    assert not _cached_instances(episode.key)
 
 
 def test_step_limit_force_quits_and_fails(base_cases):
@@ -127,6 +131,7 @@ def test_payloads_are_inert(base_cases, tmp_path):
             for kw in node.keywords:
                 ast.literal_eval(kw.value)
     # replaying them through the official checker is inert too
+    episode.close()
     mt.score_multi_turn(case, episode.calls + [[] for _ in case.answer[1:]])
     assert not target.exists()
 
@@ -159,3 +164,24 @@ def test_garbage_completions_never_crash(base_cases):
         episode.feed(DONE)
     assert mt.score_multi_turn(base_cases[1], episode.calls)["valid"] is False
     assert json.dumps(episode.outputs)
+
+
+_json_call = st.fixed_dictionaries({"name": st.sampled_from(["cd", "ls", "touch", "nope", "None"]) | st.text(max_size=10),
+                                    "parameters": st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8),
+                                                                  max_size=3)}).map(json.dumps)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=60), _json_call.map(lambda c: "<tool_call>\n" + c + "\n</tool_call>")),
+                min_size=1, max_size=4))
+def test_any_output_sequence_plays_and_scores(base_cases, outputs):
+    case = base_cases[2]
+    episode = mt.Episode(case, max_steps_per_turn=3)
+    for text in outputs:
+        if episode.done:
+            break
+        episode.feed(text)
+    while not episode.done:
+        episode.feed(DONE)
+    assert mt.score_multi_turn(case, episode.calls)["valid"] in (True, False)
+    assert not _cached_instances(episode.key)
