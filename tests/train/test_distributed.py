@@ -22,7 +22,7 @@ def test_two_process_rest_step_under_accelerate(tiny_model_dir, train_jsonl, tin
            "-m", "rest", "train", "--config", str(tiny_recipe), "--method", "rest", "--model", str(tiny_model_dir),
            "--data", str(train_jsonl), "--output", str(run), "max_steps=1", "per_device_train_batch_size=2",
            "num_generations=4", "max_completion_length=8", "max_train_records=8"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["global_step"] == 1
@@ -40,7 +40,7 @@ def _has_cuda_and_vllm() -> bool:
         if not torch.cuda.is_available():
             return False
         import vllm  # noqa: F401
-    except Exception:
+    except ImportError:
         return False
     return True
 

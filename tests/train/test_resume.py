@@ -32,7 +32,7 @@ def test_killed_run_resumes_at_the_right_step(tiny_model_dir, train_jsonl, tiny_
                   if (p / "token_weighter.json").exists())
     assert done and done[-1] < 6, "the first run finished before it was killed"
 
-    second = subprocess.run(cmd, capture_output=True, text=True)
+    second = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert second.returncode == 0, second.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["resumed_from"].endswith(f"checkpoint-{done[-1]}")

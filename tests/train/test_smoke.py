@@ -68,7 +68,7 @@ def test_same_config_and_seed_give_identical_metrics(tiny_model_dir, train_jsonl
 def test_cli_errors_name_the_bad_input(tiny_model_dir, train_jsonl, tiny_recipe, tmp_path):
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "rest", "train", "--config", str(tiny_recipe), *args],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
 
     common = ["--model", str(tiny_model_dir), "--data", str(train_jsonl), "--output", str(tmp_path / "x")]
     r = cli("--method", "ppo", *common)
