@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from rest.formats import (
+    FORMAT_TAG_PAIRS,
     HISTORY_HEADER,
     RESPONSE_CLOSE,
     RESPONSE_OPEN,
     THINK_CLOSE,
+    THINK_OPEN,
     TOOL_CALL_CLOSE,
     TOOL_CALL_OPEN,
     USER_OPEN,
@@ -64,7 +66,9 @@ def load_rlla(path: str | Path, source: str) -> list[dict[str, Any]]:
         raise InputError(f"{path}: expected a JSON list of records, got {type(rows).__name__}")
     out = []
     for i, row in enumerate(rows):
-        row = row if isinstance(row, dict) else {"_not_an_object": row}
+        if not isinstance(row, dict):
+            out.append(row)  # kept so that validation reports it by index
+            continue
         out.append({"id": str(row.get("id", f"{source}:{i}")), "source": row.get("source", source),
                     **{k: row.get(k) for k in ("instruction", "input", "output")}})
     return out
@@ -133,6 +137,10 @@ def record_problem(record: Any) -> str | None:
     if HISTORY_HEADER not in record["input"] or USER_OPEN not in record["input"]:
         return f"input has no dialogue history ({HISTORY_HEADER} with a {USER_OPEN} turn)"
     action = action_text(record["output"])
+    if THINK_OPEN in action or THINK_CLOSE in action or any(
+            action.count(tag) > 1 for pair in FORMAT_TAG_PAIRS for tag in pair):
+        # e.g. an argument value "<tool_call>": the reward's tag checks could never pass
+        return "a format tag appears inside the tool calls or response"
     has_call, has_response = TOOL_CALL_OPEN in action, RESPONSE_OPEN in action
     if not (has_call or has_response):
         return "ground truth has neither a tool call nor a response"

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rest.curation import hammer, toolace, xlam
 from rest.curation.decompose import Action, decompose
@@ -203,3 +205,41 @@ def test_hammer_sft_item_with_python_repr_tools():
     assert record["output"] == placeholder_ground_truth([{"name": "f", "parameters": {"a": 2}}])
     with pytest.raises(ConversionError, match="lacks its"):
         hammer.convert_sft({"instruction": "no sections", "output": "[]"}, 0)
+
+free_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=80) | st.sampled_from([
+    "[Convert Currency(", "[Convert Currency(amount=1)]", "[Convert Currency(amount=1), x]", "[(", "<tool_call>",
+    "</think>", "[Convert Currency(amount=[1, {\"a\": ]})]", ""])
+
+
+@settings(max_examples=150, deadline=None)
+@given(user=free_text, assistant=free_text, tool=free_text)
+def test_toolace_free_text_turns_give_valid_records_or_a_conversion_error(user, assistant, tool):
+    item = {"system": TOOLACE[2]["system"], "conversations": [
+        {"from": "user", "value": user}, {"from": "assistant", "value": assistant},
+        {"from": "tool", "value": tool}, {"from": "assistant", "value": "Done."}]}
+    try:
+        records = toolace.convert(item, 0)
+    except ConversionError:
+        return
+    assert len(records) == 2
+    assert records[1]["output"] == placeholder_ground_truth(None, "Done.")
+    for record in records:
+        if record_problem(record) is None:  # whatever validation lets through scores the maximum
+            assert_max_reward(record)
+
+
+@settings(max_examples=100, deadline=None)
+@given(query=free_text, value=free_text)
+def test_xlam_free_text_gives_a_record_whose_truth_round_trips(query, value):
+    item = {"query": query, "tools": XLAM[0]["tools"],
+            "answers": json.dumps([{"name": "reverse_string", "arguments": {"text": value}}])}
+    try:
+        (record,) = xlam.convert(item, 0)
+    except ConversionError:
+        assert not query.strip()
+        return
+    if record_problem(record) is None:  # whatever validation lets through scores the maximum
+        assert_max_reward(record)
+    else:
+        assert any(t in value for t in ("<think>", "</think>", "<tool_call>", "</tool_call>", "<response>",
+                                        "</response>"))

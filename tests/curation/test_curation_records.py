@@ -72,6 +72,10 @@ GOOD = make_record("x:0", "x", "system", "**Dialogue Records History**\n<user> h
      "tool-call line does not parse"),
     ({"output": "<think> t </think>\n<tool_call>\n\n</tool_call>"}, "tool-call block is empty"),
     ({"output": "<think> t </think>\n<response> open"}, "response block is not closed"),
+    ({"output": '<think> t </think>\n<tool_call>\n{"name": "f", "parameters": {"a": "</tool_call>"}}\n</tool_call>'},
+     "a format tag appears inside the tool calls or response"),
+    ({"output": "<think> t </think>\n<response> I <think> twice </response>"},
+     "a format tag appears inside the tool calls or response"),
 ])
 def test_record_problems(change, reason):
     assert record_problem(GOOD) is None
@@ -147,3 +151,10 @@ def test_load_reports_bad_files(tmp_path):
         load_rlla(tmp_path / "bad.parquet", "x")
     with pytest.raises(InputError, match="missing.json: file not found"):
         load_rlla(tmp_path / "missing.json", "x")
+
+
+def test_a_non_object_entry_is_reported_by_index(tmp_path):
+    (tmp_path / "rl.json").write_text(json.dumps([dict(GOOD), "stray string"]))
+    records = load_rlla(tmp_path / "rl.json", "rlla_rl")
+    with pytest.raises(InputError, match=r"rl.json: record 1 \(id \?\): not a JSON object"):
+        Screen(strict=True).keep_valid(records, "rl.json")
