@@ -176,7 +176,8 @@ def fetch(
             continue
         rows.append(_lock_row(entry, dest, "downloaded"))
     if problems:
-        raise InputError("data fetch failed:\n  " + "\n  ".join(problems))
+        raise InputError("data fetch failed (a folder already holding the files can be given as --data-dir "
+                         "or $REST_DATA_DIR):\n  " + "\n  ".join(problems))
     return {"config": config, "files": rows}
 
 
