@@ -7,24 +7,20 @@ completion (TRL's prompt-completion format; TRL appends the EOS token).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rest.curation.records import action_text
+from rest.curation.records import rl_ground_truth as placeholder_rl_ground_truth
 from rest.formats import (
     ALL_TAGS,
-    PLACEHOLDER_THOUGHT_CALL,
-    PLACEHOLDER_THOUGHT_RESPONSE,
-    RESPONSE_CLOSE,
-    RESPONSE_OPEN,
     THINK_CLOSE,
     THINK_OPEN,
     TOOL_CALL_CLOSE,
     TOOL_CALL_OPEN,
     first_block,
-    json_lines,
-    placeholder_ground_truth,
+    parse_tool_calls,
 )
 from rest.io import InputError, read_json, read_jsonl, require_keys
 
@@ -55,16 +51,9 @@ def render_prompt(tokenizer, record: dict[str, Any]) -> str:
     return text
 
 
-def _answer_tail(output: str) -> str:
-    """The part after the thought: everything after the last ``</think>``."""
-    cut = output.rfind(THINK_CLOSE)
-    return output if cut < 0 else output[cut + len(THINK_CLOSE):]
-
-
 def _thought_mentions_tag(output: str) -> bool:
-    cut = output.rfind(THINK_CLOSE)
-    start = output.find(THINK_OPEN)
-    if cut < 0 or start < 0:
+    start, cut = output.find(THINK_OPEN), output.find(THINK_CLOSE)
+    if start < 0 or cut < 0:
         return False
     thought = output[start + len(THINK_OPEN):cut]
     return any(tag in thought for tag in ALL_TAGS)
@@ -77,27 +66,18 @@ def rl_ground_truth(output: str, where: str) -> tuple[str, bool]:
     make the reward parse the wrong block, so such ground truths get the placeholder
     thought of the RL corpus. Every tool-call block must parse: the error names the record.
     """
-    replaced = False
-    gt = output
-    if _thought_mentions_tag(output):
-        tail = _answer_tail(output)
-        block = first_block(tail, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)
-        response = first_block(tail, RESPONSE_OPEN, RESPONSE_CLOSE)
-        calls = json_lines(block) if block is not None else None
-        gt = placeholder_ground_truth(calls, None if response is None else response.strip())
-        replaced = True
-    if TOOL_CALL_OPEN in gt:
-        block = first_block(gt, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)
+    action = action_text(output)
+    if TOOL_CALL_OPEN in action:
+        block = first_block(action, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)
         if block is None:
             raise InputError(f"{where}: ground truth has {TOOL_CALL_OPEN} without {TOOL_CALL_CLOSE}")
-        for n, line in enumerate(block.strip().split("\n"), 1):
-            try:
-                call = json.loads(line)
-            except ValueError as e:
-                raise InputError(f"{where}: ground-truth tool call line {n} is not JSON ({e})") from e
-            if not isinstance(call, dict) or not isinstance(call.get("name"), str):
-                raise InputError(f"{where}: ground-truth tool call line {n} has no string 'name'")
-    return gt, replaced
+        calls, bad = parse_tool_calls(block)
+        if bad or not calls:
+            raise InputError(f"{where}: ground-truth tool-call block does not parse as "
+                             f"{{name, parameters}} lines ({bad} bad line(s), {len(calls)} good)")
+    if _thought_mentions_tag(output):
+        return placeholder_rl_ground_truth(output), True
+    return output, False
 
 
 @dataclass
@@ -128,14 +108,3 @@ def sft_dataset(records: list[dict[str, Any]], tokenizer, limit: int | None = No
     used = records[:limit] if limit else records
     rows = [{"prompt": render_prompt(tokenizer, r), "completion": r["output"]} for r in used]
     return PreparedData(Dataset.from_list(rows), {"records": len(rows), "records_not_used_over_limit": len(records) - len(rows)})
-
-
-__all__ = [
-    "PLACEHOLDER_THOUGHT_CALL",
-    "PLACEHOLDER_THOUGHT_RESPONSE",
-    "load_records",
-    "render_prompt",
-    "rl_dataset",
-    "rl_ground_truth",
-    "sft_dataset",
-]
