@@ -19,7 +19,13 @@ import sys
 import time
 from pathlib import Path
 
-from rest.io import InputError, atomic_write_json, atomic_write_jsonl, require_keys, resolve_data_dir
+from rest.io import (
+    InputError,
+    atomic_write_json,
+    atomic_write_jsonl,
+    require_keys,
+    resolve_data_dir,
+)
 
 log = logging.getLogger("rest.eval")
 

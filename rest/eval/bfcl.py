@@ -15,15 +15,22 @@ import importlib.metadata
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterable
+from typing import Any
 
 from rest.formats import (
-    BFCL_SINGLE_TURN_INSTRUCTION, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, Turn, json_lines, last_block,
-    render_history, render_system_prompt,
+    BFCL_SINGLE_TURN_INSTRUCTION,
+    TOOL_CALL_CLOSE,
+    TOOL_CALL_OPEN,
+    Turn,
+    json_lines,
+    last_block,
+    render_history,
+    render_system_prompt,
 )
 from rest.io import InputError
 
@@ -73,7 +80,9 @@ def load_bfcl() -> SimpleNamespace:
         os.environ["BFCL_PROJECT_ROOT"] = str(root)
     # Its import chain prints; keep stdout clean for --predictions.
     with contextlib.redirect_stdout(sys.stderr):
-        from bfcl_eval.constants.default_prompts import DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC
+        from bfcl_eval.constants.default_prompts import (
+            DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC,
+        )
         from bfcl_eval.constants.enums import Language
         from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
         from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_utils
@@ -247,7 +256,7 @@ def score_single_turn(case: Case, completion: Any) -> dict:
                 copy.deepcopy(case.checker_entry["function"]), decoded, case.answer,
                 language_of(case.category), case.category, CHECKER_MODEL_NAME,
             )
-    except Exception as e:  # the checker must not take a run down on odd model output
+    except Exception as e:  # noqa: BLE001 - odd model output must not take a run down
         return {"valid": False, "error": f"checker error: {type(e).__name__}: {e}", "decoded": decoded}
     error = None if result["valid"] else "; ".join(str(x) for x in result.get("error", [])) or result.get("error_type")
     return {"valid": bool(result["valid"]), "error": error, "decoded": decoded}

@@ -26,11 +26,16 @@ import keyword
 import math
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from rest.eval.bfcl import (
-    Case, build_conversation, decode_calls, history_turns, load_bfcl,
+    Case,
+    build_conversation,
+    decode_calls,
+    history_turns,
+    load_bfcl,
 )
 from rest.formats import BFCL_MULTI_TURN_INSTRUCTION, Turn, tool_result_text
 
@@ -230,7 +235,7 @@ def score_multi_turn(case: Case, calls_per_turn: list[list[list[str]]]) -> dict:
     try:
         with contextlib.redirect_stdout(sys.stderr):
             result = bf.multi_turn_checker(calls_per_turn, ground_truth, case.checker_entry, case.category, key)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - the checker asserts on some inputs
         return {"valid": False, "error": f"checker error: {type(e).__name__}: {e}", "error_type": "checker_error"}
     finally:
         release(key)

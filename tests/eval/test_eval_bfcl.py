@@ -6,12 +6,12 @@ import json
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rest.eval import bfcl
-from rest.formats import render_completion, render_tool_calls
-
 from rest.eval.bfcl_reference import reference_completion
+from rest.formats import render_completion, render_tool_calls
 
 #: Entries whose ground truth no output can pass; each reason was read in the data.
 KNOWN_MISSES = {
@@ -39,8 +39,9 @@ KNOWN_MISSES = {
     (render_tool_calls([{"name": "f", "parameters": {}}]) + render_tool_calls([{"name": "g", "parameters": {}}]),
      [{"g": {}}]),
     # bad lines, lines without name/parameters, and the name None are skipped
-    ("<tool_call>\n{oops\n{\"name\": \"f\"}\n{\"parameters\": {}}\n[1]\n"
-     "{\"name\": \"NONE\", \"parameters\": {}}\n{\"name\": \"h\", \"parameters\": {}}\n</tool_call>", [{"h": {}}]),
+    (("<tool_call>\n{oops\n{\"name\": \"f\"}\n{\"parameters\": {}}\n[1]\n"
+      "{\"name\": \"NONE\", \"parameters\": {}}\n{\"name\": \"h\", \"parameters\": {}}\n</tool_call>"),
+     [{"h": {}}]),
     # an unclosed block still reads to the end
     ("<tool_call>\n{\"name\": \"f\", \"parameters\": {}}", [{"f": {}}]),
 ])

@@ -6,13 +6,13 @@ import ast
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rest.eval import bfcl
 from rest.eval import bfcl_multiturn as mt
-from rest.formats import render_completion, render_tool_calls
-
 from rest.eval.bfcl_reference import multi_turn_call
+from rest.formats import render_completion, render_tool_calls
 
 DONE = render_completion("done", None, "All done.")
 
