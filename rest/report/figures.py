@@ -96,7 +96,11 @@ def region_weights(metrics: pd.DataFrame, model: str, methods: list[str], labels
     """ResT's per-region token weights over training (one panel per weighted method)."""
     runs = metrics[(metrics["model"] == model) & (metrics["method"].isin(methods))]
     panels = [m for m in methods if m in set(runs["method"])] or methods[:1]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    ncols = min(2, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 4 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
     for ax, method in zip(axes.flat, panels):
         g = runs[runs["method"] == method]
         step = _first(g, STEP_KEYS) if len(g) else None

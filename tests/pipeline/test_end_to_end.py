@@ -1,0 +1,54 @@
+"""The whole default DAG on CPU from a clean copy of the tree: every table and figure exists,
+and the tables carry exactly the numbers of the per-job score files."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from pipeline_helpers import copy_tree, snakemake
+
+from rest.report.tables import paper_results, table_benchmark
+from rest.train.registry import METHODS
+
+
+@pytest.mark.slow
+def test_default_dag_end_to_end(tmp_path, data_dir):
+    tree = copy_tree(tmp_path / "repo")
+    proc = snakemake("--cores", "2", cwd=tree, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    results = tree / "results"
+    report = results / "report"
+    assert (report / "index.md").is_file()
+    summary = json.loads((report / "summary.json").read_text())
+    for rel in summary["tables"] + summary["figures"]:
+        assert (report / rel).stat().st_size > 0, rel
+    for table in set(paper_results()["table"]):
+        for ext in ("csv", "md", "tex"):
+            assert (report / "tables" / f"{table}.{ext}").is_file()
+    for stem in ("accuracy_tiny", "training_dynamics_tiny", "region_weights_tiny"):
+        for ext in ("png", "pdf"):
+            assert (report / "figures" / f"{stem}.{ext}").is_file()
+
+    # every job's score lands, unchanged, in the stand-in model's tables
+    tables = {p.stem: pd.read_csv(p) for p in (report / "tables").glob("*__tiny.csv")}
+    score_files = sorted((results / "eval" / "tiny").rglob("scores.json"))
+    assert len(score_files) == 2 * (1 + 9)
+    checked = 0
+    for path in score_files:
+        scores = json.loads(path.read_text())
+        method = path.parent.parent.name if path.parent.parent.name == "base" else path.parent.parent.parent.name
+        label = METHODS[method].display
+        for name, frame in tables.items():
+            if table_benchmark(name) != scores["benchmark"] or label not in set(frame["method"]):
+                continue
+            row = frame[frame["method"] == label].iloc[0]
+            for metric, value in scores["metrics"].items():
+                if f"{metric} ours" in frame.columns:
+                    assert row[f"{metric} ours"] == pytest.approx(value), (name, label, metric)
+                    assert row[f"{metric} n"] == 1
+                    checked += 1
+    assert checked >= 20
+    assert sorted((results / "benchmarks" / "train").rglob("*.tsv"))
+    assert (results / "logs" / "report.log").is_file()
