@@ -21,14 +21,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the workflow's resolved config (a YAML/JSON file, or inline JSON)")
     p.add_argument("--data-dir", metavar="DIR",
                    help="raw inputs of the run; their sha256 sums go into the index")
-    p.add_argument("--output", required=True, metavar="DIR", help="report folder (results/report)")
+    p.add_argument("--results", metavar="DIR",
+                   help="find every eval/**/scores.json and runs/**/metrics.jsonl under DIR "
+                        "(in addition to --scores/--metrics)")
+    p.add_argument("--output", metavar="DIR", help="report folder (default: RESULTS/report)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rest.io import InputError
     from rest.report.build import write_report
 
-    write_report(
-        scores=args.scores, metrics=args.metrics, run_config=args.run_config,
-        data_dir=args.data_dir, output=args.output,
-    )
+    scores, metrics = list(args.scores), list(args.metrics)
+    if args.results:
+        root = Path(args.results)
+        if not root.is_dir():
+            raise InputError(f"--results {root}: not a folder")
+        scores += sorted(map(str, (root / "eval").rglob("scores.json")))
+        metrics += sorted(map(str, (root / "runs").rglob("metrics.jsonl")))
+    output = args.output or (Path(args.results) / "report" if args.results else None)
+    if output is None:
+        raise InputError("give --output (or --results, which writes RESULTS/report)")
+    summary = write_report(scores=scores, metrics=metrics, run_config=args.run_config,
+                           data_dir=args.data_dir, output=output)
+    print(f"report: {len(summary['tables'])} table files, {len(summary['figures'])} figures, "
+          f"{summary['published_rows_departing']} published rows depart from their identities -> {output}")
     return 0

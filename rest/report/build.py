@@ -85,7 +85,7 @@ def write_report(scores, metrics, run_config, data_dir, output) -> dict:
 
     summary = {"tables": table_files, "figures": figure_files, "audit": "audit.md",
                "scores": len(scores), "training_logs": len(metrics),
-               "published_departures": sum(not f.ok for f in findings)}
+               "published_rows_departing": len({(f.table, f.model, f.method) for f in findings if not f.ok})}
     atomic_write_text(out / "index.md", index_markdown(out, table_files, figure_files, "audit.md",
                                                        cfg, data_checksums(data_dir)))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")

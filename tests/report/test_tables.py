@@ -130,3 +130,17 @@ def test_report_cli_bad_input_exits_2(tmp_path):
                          "--output", str(tmp_path / "out")], capture_output=True, text=True)
     assert rc.returncode == 2
     assert rc.stderr.startswith("error: ") and "scores.json:1" in rc.stderr
+
+
+def test_report_discovers_results_folder(tmp_path):
+    write_scores(tmp_path, "tiny", "rest", 0, "apibank", dict(zip(APIBANK, [25.0, 0, 0, 2.5])))
+    rc = subprocess.run([sys.executable, "-m", "rest", "report", "--results", str(tmp_path)],
+                        capture_output=True, text=True)
+    assert rc.returncode == 0, rc.stderr
+    assert "2 published rows depart" in rc.stdout
+    # without a run config, tiny stands in for no paper model: its tables carry no paper values
+    frame = pd.read_csv(tmp_path / "report" / "tables" / "apibank_qwen3__tiny.csv").set_index("method")
+    assert frame["Overall Acc paper"].isna().all()
+    assert frame.loc["ResT", "Overall Acc ours"] == 2.5
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["scores"] == 1 and summary["published_rows_departing"] == 2
