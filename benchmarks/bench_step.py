@@ -2,10 +2,12 @@
 
     python benchmarks/bench_step.py [--model DIR] [--data FILE] [--steps 4] [--repeats 3]
 
-Each measurement runs in a fresh subprocess (peak RSS is per process), alternating GRPO
-and ResT so that load on the machine hits both alike. Both use the same recipe, seed,
-prompts and a forced completion length, so they generate and train on the same shapes;
-the only difference is ResT's region tagging and weighting. Targets: time <= 1.02,
+Step time: both trainers live in one process and their steps interleave, so load on the
+machine hits both alike; each pair of steps samples with the same seed from the same
+(untouched) weights, so both train on the same batch. Peak RSS: each trainer runs the
+normal training loop in fresh processes, alternating. Same recipe, seed, prompts and a
+forced completion length throughout; the only difference is ResT's region tagging and
+weighting. Targets: time <= 1.02,
 memory <= 1.05.
 """
 
@@ -25,8 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def worker(args) -> None:
-    from transformers import TrainerCallback
+def make_trainers(args, kinds):
+    """Plain TRL ``GRPOTrainer`` and/or ResT, from the same recipe, seed, data and model."""
     from trl import GRPOTrainer
 
     from rest.models.loading import load_tokenizer
@@ -39,36 +41,56 @@ def worker(args) -> None:
                  "max_completion_length": args.length, "max_train_records": args.batch * args.steps,
                  "generation_kwargs": {"min_new_tokens": args.length}, "save_strategy": "no",
                  "disable_tqdm": True}
-    with tempfile.TemporaryDirectory() as out:
-        config = resolve_config(load_recipe(args.recipe), method.trainer, method.delta, overrides, out)
-        tokenizer = load_tokenizer(args.model)
-        trainer, _ = build_trainer(method, config, args.model, args.data, tokenizer)
-        if args.worker == "grpo":
-            trainer = GRPOTrainer(model=args.model, reward_funcs=trainer.reward_funcs, args=config,
-                                  train_dataset=trainer.train_dataset, processing_class=tokenizer)
-        times = []
-
-        class Timer(TrainerCallback):
-            def on_step_begin(self, *a, **k):
-                self.t0 = time.perf_counter()
-
-            def on_step_end(self, *a, **k):
-                times.append(time.perf_counter() - self.t0)
-
-        trainer.add_callback(Timer())
-        trainer.train()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"step_s": statistics.median(times[1:]), "peak_rss_mb": peak_kb / 1024}))
+    out = tempfile.mkdtemp(prefix="bench-step-run-")
+    config = resolve_config(load_recipe(args.recipe), method.trainer, method.delta, overrides, out)
+    tokenizer = load_tokenizer(args.model)
+    trainers = {}
+    for kind in kinds:
+        rest, _ = build_trainer(method, config, args.model, args.data, tokenizer)
+        trainers[kind] = rest if kind == "rest" else GRPOTrainer(
+            model=args.model, reward_funcs=rest.reward_funcs, args=config, train_dataset=rest.train_dataset,
+            processing_class=tokenizer)
+    return trainers
 
 
-def measure(kind: str, args) -> dict:
-    cmd = [sys.executable, __file__, "--worker", kind, "--model", args.model, "--data", args.data,
+def time_worker(args) -> None:
+    """Both trainers in one process, steps interleaved, each step on the same sampled batch."""
+    import torch
+
+    trainers = make_trainers(args, ("grpo", "rest"))
+    batches = {k: iter(t.get_train_dataloader()) for k, t in trainers.items()}
+    times = {k: [] for k in trainers}
+    for t in trainers.values():
+        t.model.train()
+        t.current_gradient_accumulation_steps = 1
+    for step in range(args.steps * args.repeats):
+        order = ("grpo", "rest") if step % 2 == 0 else ("rest", "grpo")
+        for kind in order:
+            t = trainers[kind]
+            torch.manual_seed(step)  # same sampling; no optimizer step, so same weights too
+            batch = next(batches[kind])
+            t0 = time.perf_counter()
+            t.training_step(t.model, batch, None)
+            times[kind].append(time.perf_counter() - t0)
+            t.model.zero_grad()
+    print(json.dumps({k: statistics.median(v[1:]) for k, v in times.items()}))
+
+
+def memory_worker(args) -> None:
+    """One trainer through the normal training loop; peak RSS of this process."""
+    trainer = make_trainers(args, (args.worker,))[args.worker]
+    trainer.train()
+    print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def measure(worker: str, args) -> dict:
+    cmd = [sys.executable, __file__, "--worker", worker, "--model", args.model, "--data", args.data,
            "--recipe", args.recipe, "--steps", str(args.steps), "--batch", str(args.batch),
-           "--length", str(args.length)]
+           "--length", str(args.length), "--repeats", str(args.repeats)]
     r = subprocess.run(cmd, capture_output=True, text=True, check=False,
                        env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
     if r.returncode != 0:
-        sys.exit(f"{kind} worker failed:\n{r.stderr[-3000:]}")
+        sys.exit(f"{worker} worker failed:\n{r.stderr[-3000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -97,24 +119,29 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=8, help="completions per step")
     p.add_argument("--length", type=int, default=32, help="completion length (forced)")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--worker", choices=["grpo", "rest"], help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=["time", "grpo", "rest"], help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.worker == "time":
+        time_worker(args)
+        return
     if args.worker:
-        worker(args)
+        memory_worker(args)
         return
     if args.model is None or args.data is None:
         build_inputs(args)
-    runs = {"grpo": [], "rest": []}
+    step = measure("time", args)
+    rss = {"grpo": [], "rest": []}
     for _ in range(args.repeats):
         for kind in ("grpo", "rest"):
-            runs[kind].append(measure(kind, args))
-    med = {k: {m: statistics.median(r[m] for r in v) for m in ("step_s", "peak_rss_mb")} for k, v in runs.items()}
-    print(f"setting: {args.batch} completions x {args.length} tokens per step, {args.steps - 1} timed steps, "
-          f"{args.repeats} alternating repeats (medians)")
-    for k in ("grpo", "rest"):
-        print(f"{k:5s} step {med[k]['step_s']:.3f} s   peak RSS {med[k]['peak_rss_mb']:.0f} MB")
-    print(f"ResT/GRPO step time: {med['rest']['step_s'] / med['grpo']['step_s']:.3f}  (target <= 1.02)")
-    print(f"ResT/GRPO peak RSS:  {med['rest']['peak_rss_mb'] / med['grpo']['peak_rss_mb']:.3f}  (target <= 1.05)")
+            rss[kind].append(measure(kind, args)["peak_rss_mb"])
+    rss = {k: statistics.median(v) for k, v in rss.items()}
+    print(f"setting: {args.batch} completions x {args.length} tokens per step (generation + loss + backward)")
+    print(f"step time, {args.steps * args.repeats - 1} interleaved steps each, one process (medians):")
+    print(f"  GRPO {step['grpo']:.3f} s   ResT {step['rest']:.3f} s")
+    print(f"peak RSS, {args.repeats} fresh processes each, {args.steps} training steps (medians):")
+    print(f"  GRPO {rss['grpo']:.0f} MB   ResT {rss['rest']:.0f} MB")
+    print(f"ResT/GRPO step time: {step['rest'] / step['grpo']:.3f}  (target <= 1.02)")
+    print(f"ResT/GRPO peak RSS:  {rss['rest'] / rss['grpo']:.3f}  (target <= 1.05)")
 
 
 if __name__ == "__main__":
