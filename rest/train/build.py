@@ -23,11 +23,11 @@ def build_model_from_args(args) -> int:
         build_tiny_model(Path(args.output), corpus_texts(args.corpus), seed=args.seed)
     else:
         from rest.models.loading import load_model, load_tokenizer
-        from rest.train.run import _save_model_atomically
+        from rest.train.run import save_model_atomically
 
         if not args.name:
             raise InputError("build-model hub needs --name (a hub name or a local path)")
         model, tok = load_model(args.name), load_tokenizer(args.name)
-        _save_model_atomically(lambda d: (model.save_pretrained(d), tok.save_pretrained(d)), Path(args.output))
+        save_model_atomically(lambda d: (model.save_pretrained(d), tok.save_pretrained(d)), Path(args.output))
     print(f"saved {args.kind} model to {args.output}")
     return 0

@@ -13,7 +13,7 @@ from rest.train.config import config_to_yaml, load_recipe, parse_overrides, reso
 from rest.train.registry import Method, get_method
 
 
-def _save_model_atomically(save, target: Path, trainer=None) -> None:
+def save_model_atomically(save, target: Path, trainer=None) -> None:
     """Save into ``.NAME.partial`` beside ``target``, then rename it onto ``target``.
 
     With a trainer, every process takes part in saving (sharded weights are gathered) and
@@ -35,9 +35,17 @@ def _save_model_atomically(save, target: Path, trainer=None) -> None:
 
 
 def last_checkpoint(checkpoint_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+    """The newest complete checkpoint; a save cut by a kill lacks trainer_state.json (written last)."""
+    found = []
+    for path in checkpoint_dir.glob("checkpoint-*") if checkpoint_dir.is_dir() else []:
+        step = path.name.removeprefix("checkpoint-")
+        if step.isdigit() and path.is_dir():
+            found.append((int(step), path))
+    for step, path in sorted(found, reverse=True):
+        if (path / "trainer_state.json").exists():
+            return str(path)
+        print(f"warning: skipping incomplete checkpoint {path}")
+    return None
 
 
 def build_trainer(method: Method, config, model: str, data: str | None, tokenizer, callbacks=()):
@@ -88,7 +96,7 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
         atomic_write_text(out / "config.yaml", f"method: base\nmodel: {model}\n")
         atomic_write_text(out / "metrics.jsonl", "")
         base = load_model(model)
-        _save_model_atomically(lambda d: (base.save_pretrained(d), tokenizer.save_pretrained(d)), out / "model")
+        save_model_atomically(lambda d: (base.save_pretrained(d), tokenizer.save_pretrained(d)), out / "model")
         summary.update(global_step=0, seconds=round(time.time() - started, 2))
         atomic_write_json(out / "summary.json", summary)
         return summary
@@ -103,7 +111,7 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
     if resume:
         print(f"resuming from {resume}")
     result = trainer.train(resume_from_checkpoint=resume)
-    _save_model_atomically(trainer.save_model, out / "model", trainer)
+    save_model_atomically(trainer.save_model, out / "model", trainer)
 
     summary.update(
         global_step=trainer.state.global_step,
