@@ -14,10 +14,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from rest.io import atomic_path  # noqa: E402
+from rest.io import atomic_path
 
 REWARD_KEYS = ("reward", "train/reward")
 ENTROPY_KEYS = ("entropy", "train/entropy")

@@ -47,8 +47,8 @@ def index_markdown(output: Path, tables: list[str], figures: list[str], audit: s
         return f"- [{p}]({p})"
 
     lines = ["# ResT reproduction report", "",
-             "Tables: ours / paper (Δ). `not run`: the run did not produce the cell; "
-             "`—`: not in the paper.", "", "## Tables", ""]
+             ("Tables: ours / paper (Δ). `not run`: the run did not produce the cell; "
+              "`—`: not in the paper."), "", "## Tables", ""]
     lines += [link(t) for t in tables] or ["(none)"]
     lines += ["", "## Figures", ""]
     lines += [link(f) for f in figures] or ["(none)"]

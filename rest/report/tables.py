@@ -92,8 +92,8 @@ class Table:
     def markdown(self) -> str:
         head = ["Model", "Method", *self.metrics]
         lines = [f"### {self.title}", "",
-                 "Each cell: ours (mean ± std over seeds) / paper (Δ = ours − paper). "
-                 f"`{NOT_RUN}`: this run did not produce it; `{NOT_PUBLISHED}`: not in the paper.", "",
+                 ("Each cell: ours (mean ± std over seeds) / paper (Δ = ours − paper). "
+                  f"`{NOT_RUN}`: this run did not produce it; `{NOT_PUBLISHED}`: not in the paper."), "",
                  "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in self.text_rows()]
         return "\n".join(lines) + "\n"

@@ -25,7 +25,7 @@ def prepared_tree(tmp_path_factory, data_dir) -> Path:
 def _cluster_or_skip() -> None:
     if os.geteuid() != 0:
         pytest.skip("starting slurmctld/slurmd needs root")
-    proc = subprocess.run(["bash", str(REPO / "scripts/slurm_local.sh")], capture_output=True, text=True,
+    proc = subprocess.run(["bash", str(REPO / "scripts/slurm_local.sh")], check=False, capture_output=True, text=True,
                           timeout=900)
     if proc.returncode != 0:
         pytest.skip(f"slurmd cannot run here: {proc.stderr.strip() or proc.stdout.strip()}")
@@ -33,7 +33,7 @@ def _cluster_or_skip() -> None:
 
 def _slurm_jobs() -> dict[str, dict[str, str]]:
     """Jobs slurmctld still knows (MinJobAge keeps finished ones): id -> scontrol fields."""
-    out = subprocess.run(["scontrol", "show", "job", "--oneliner"], capture_output=True, text=True).stdout
+    out = subprocess.run(["scontrol", "show", "job", "--oneliner"], check=False, capture_output=True, text=True).stdout
     jobs = {}
     for line in out.splitlines():
         fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
@@ -67,7 +67,7 @@ def test_training_and_evaluation_run_through_sbatch(prepared_tree):
 
 
 def _descendants(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], check=False, capture_output=True, text=True).stdout
     children: dict[int, list[int]] = {}
     for line in out.splitlines():
         p, pp = map(int, line.split())
@@ -106,7 +106,7 @@ def test_sigterm_mid_training_leaves_nothing_complete_and_rerun_resumes(prepared
     train = _train_process(job.pid)
     assert train is not None
     os.kill(train, signal.SIGTERM)
-    out, _ = job.communicate(timeout=120)
+    job.communicate(timeout=120)
     assert job.returncode != 0
     assert not (run / "summary.json").exists()
     # Snakemake itself still wants the job: nothing it would take for complete was left

@@ -6,11 +6,10 @@ import tomllib
 
 import pytest
 import yaml
+from pipeline_helpers import REPO, job_counts, snakemake
 
 from rest.report.tables import paper_results
 from rest.train.registry import METHODS
-
-from pipeline_helpers import REPO, job_counts, snakemake
 
 
 def test_lint_is_clean():
