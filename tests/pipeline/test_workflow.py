@@ -97,3 +97,18 @@ def test_slurm_profile_sets_resources_for_every_rule():
         assert "gres" not in res
     assert profile["executor"] == "slurm"
     assert profile["slurm-status-command"] == "squeue"
+
+
+def test_rebuild_route_is_one_config_switch(tmp_path):
+    """Route 2 (rebuild the 4k mix from the raw corpora) reaches `rest curate` and data fetch."""
+    cfg = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    cfg["data_files"] = "rebuild"
+    cfg["curate"] = {"route": "rebuild", "seed": 3, "toolace_size": 20, "hammer_size": 10, "xlam_size": 10}
+    path = tmp_path / "rebuild.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = snakemake("curate", "fetch_data", "-n", "-p", "--forceall", "--configfile", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "rest data fetch --config rebuild" in proc.stdout
+    curate = next(line for line in proc.stdout.splitlines() if "python -m rest curate" in line)
+    for flag in ("--route rebuild", "--seed 3", "--toolace-size 20", "--hammer-size 10", "--xlam-size 10"):
+        assert flag in curate
