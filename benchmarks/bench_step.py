@@ -59,6 +59,14 @@ def time_worker(args) -> None:
 
     trainers = make_trainers(args, ("grpo", "rest"))
     batches = {k: iter(t.get_train_dataloader()) for k, t in trainers.items()}
+    # ResT's own work (region tagging, weights), timed inside its steps: a figure that
+    # machine load cannot blur the way it blurs whole-step times.
+    own = []
+    rest = trainers["rest"]
+    for name in ("tagger.batch", "reshape_advantages"):
+        holder = rest.tagger if name.startswith("tagger") else rest
+        attr = name.split(".")[-1]
+        setattr(holder, attr, _timed(getattr(holder, attr), own))
     times = {k: [] for k in trainers}
     for t in trainers.values():
         t.model.train()
@@ -73,7 +81,20 @@ def time_worker(args) -> None:
             t.training_step(t.model, batch, None)
             times[kind].append(time.perf_counter() - t0)
             t.model.zero_grad()
-    print(json.dumps({k: statistics.median(v[1:]) for k, v in times.items()}))
+    result = {k: statistics.median(v[1:]) for k, v in times.items()}
+    result["rest_own_s"] = sum(own) / len(times["rest"])
+    print(json.dumps(result))
+
+
+def _timed(fn, sink: list):
+    def wrapper(*a, **k):
+        t0 = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            sink.append(time.perf_counter() - t0)
+
+    return wrapper
 
 
 def memory_worker(args) -> None:
@@ -140,6 +161,8 @@ def main() -> None:
     print(f"  GRPO {step['grpo']:.3f} s   ResT {step['rest']:.3f} s")
     print(f"peak RSS, {args.repeats} fresh processes each, {args.steps} training steps (medians):")
     print(f"  GRPO {rss['grpo']:.0f} MB   ResT {rss['rest']:.0f} MB")
+    print(f"ResT-only work (region tagging + weights): {step['rest_own_s'] * 1000:.2f} ms per step "
+          f"= {step['rest_own_s'] / step['grpo']:.2%} of a GRPO step")
     print(f"ResT/GRPO step time: {step['rest'] / step['grpo']:.3f}  (target <= 1.02)")
     print(f"ResT/GRPO peak RSS:  {rss['rest'] / rss['grpo']:.3f}  (target <= 1.05)")
 
