@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rest.train.registry import get_method
+
+    get_method(args.method)  # a typo fails before the heavy imports
     from rest.train.run import train_from_args
 
     return train_from_args(args)

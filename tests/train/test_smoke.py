@@ -9,6 +9,7 @@ import sys
 import pytest
 import yaml
 
+from rest.io import InputError
 from rest.train.registry import METHODS
 from rest.train.run import train
 
@@ -66,14 +67,12 @@ def test_same_config_and_seed_give_identical_metrics(tiny_model_dir, train_jsonl
 
 
 def test_cli_errors_name_the_bad_input(tiny_model_dir, train_jsonl, tiny_recipe, tmp_path):
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "rest", "train", "--config", str(tiny_recipe), *args],
-                              capture_output=True, text=True, check=False)
-
-    common = ["--model", str(tiny_model_dir), "--data", str(train_jsonl), "--output", str(tmp_path / "x")]
-    r = cli("--method", "ppo", *common)
+    r = subprocess.run([sys.executable, "-m", "rest", "train", "--config", str(tiny_recipe), "--method", "ppo",
+                        "--model", str(tiny_model_dir), "--data", str(train_jsonl), "--output", str(tmp_path / "x")],
+                       capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "error: --method 'ppo'" in r.stderr
-    r = cli("--method", "grpo", "--model", str(tmp_path / "nope"), "--data", str(train_jsonl), "--output",
-            str(tmp_path / "y"))
-    assert r.returncode == 2 and "no config.json" in r.stderr
-    assert not (tmp_path / "x" / "summary.json").exists()
+    with pytest.raises(InputError, match="no config.json"):
+        train("grpo", str(tiny_recipe), str(tmp_path / "nope"), str(train_jsonl), str(tmp_path / "y"))
+    with pytest.raises(InputError, match="--data is required"):
+        train("sft", str(tiny_recipe), str(tiny_model_dir), None, str(tmp_path / "z"))
+    assert not any((tmp_path / d / "summary.json").exists() for d in "xyz")
