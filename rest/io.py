@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -59,21 +60,35 @@ def read_json(path: str | os.PathLike) -> Any:
         raise InputError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from e
 
 
-def read_jsonl(path: str | os.PathLike, skip_blank: bool = True) -> list[Any]:
-    """Read JSON Lines; a malformed line raises InputError naming ``file:line``."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if skip_blank and not line.strip():
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[str, Any]]:
+    """Yield ``("file:line", object)`` for each non-blank line; bad JSON raises naming ``file:line``.
+
+    ``-`` reads standard input.
+    """
+    if str(path) == "-":
+        name, lines = "<stdin>", sys.stdin
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"{path}: file not found")
+        name, lines = str(path), path.open(encoding="utf-8")
+    try:
+        for lineno, line in enumerate(lines, 1):
+            if not line.strip():
                 continue
+            where = f"{name}:{lineno}"
             try:
-                rows.append(json.loads(line))
+                yield where, json.loads(line)
             except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{lineno}: invalid JSON ({e.msg})") from e
-    return rows
+                raise InputError(f"{where}: invalid JSON ({e.msg})") from e
+    finally:
+        if lines is not sys.stdin:
+            lines.close()
+
+
+def read_jsonl(path: str | os.PathLike) -> list[Any]:
+    """Read JSON Lines (blank lines skipped); a malformed line raises InputError naming ``file:line``."""
+    return [row for _, row in iter_jsonl(path)]
 
 
 def require_keys(obj: Any, keys: dict[str, type | tuple[type, ...]], where: str) -> None:

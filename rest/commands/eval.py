@@ -23,6 +23,7 @@ from rest.io import (
     InputError,
     atomic_write_json,
     atomic_write_jsonl,
+    iter_jsonl,
     require_keys,
     resolve_data_dir,
 )
@@ -127,17 +128,8 @@ def _apibank(args) -> int:
 def _read_bfcl_predictions(path: Path) -> list[dict]:
     from rest.eval import bfcl
 
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
     rows, seen = [], {}
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: invalid JSON ({e.msg})") from e
+    for where, row in iter_jsonl(path):
         require_keys(row, {"id": str, "completion": str}, where)
         category = bfcl.category_of(row["id"])
         if category in bfcl.MULTI_TURN:
@@ -146,8 +138,8 @@ def _read_bfcl_predictions(path: Path) -> list[dict]:
         if category not in bfcl.SINGLE_TURN:
             raise InputError(f"{where}: id {row['id']!r} names no BFCL category we score")
         if row["id"] in seen:
-            raise InputError(f"{where}: duplicate id {row['id']} (first at line {seen[row['id']]})")
-        seen[row["id"]] = lineno
+            raise InputError(f"{where}: duplicate id {row['id']} (first at {seen[row['id']]})")
+        seen[row["id"]] = where
         rows.append(row)
     return rows
 

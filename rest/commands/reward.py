@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
-from rest.io import InputError, read_jsonl, require_keys
+from rest.io import InputError, iter_jsonl, require_keys
 from rest.rewards import DEFAULT_HORIZON, compute_reward
 
 
@@ -21,26 +21,11 @@ def add_arguments(parser) -> None:
                         help="steps H over which the dynamic ranges move (default %(default)s)")
 
 
-def _rows(path: str) -> list:
-    if path != "-":
-        return read_jsonl(path)
-    rows = []
-    for lineno, line in enumerate(sys.stdin, 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise InputError(f"<stdin>:{lineno}: invalid JSON ({e.msg})") from e
-    return rows
-
-
 def run(args) -> int:
     if args.horizon <= 0:
         raise InputError(f"--horizon must be positive, got {args.horizon}")
-    rows = _rows(args.file)
     out = []
-    for lineno, row in enumerate(rows, 1):
-        where = f"{args.file}: record {lineno}"
+    for where, row in iter_jsonl(args.file):
         require_keys(row, {"completion": str, "ground_truth": str}, where)
         step, dynamic = row.get("step", 0), row.get("dynamic", True)
         if isinstance(step, bool) or not isinstance(step, int):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rest.formats import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, json_lines, last_block
-from rest.io import InputError, read_json, require_keys
+from rest.io import InputError, iter_jsonl, read_json, require_keys
 
 LEVELS = (1, 2, 3)
 #: Items per level in the ToolRL files (a check on the data, not an input).
@@ -126,16 +126,7 @@ def read_predictions(path: Path, levels: dict[int, list[dict]]) -> list[dict]:
     """Validated prediction rows; errors name ``file:line``. Duplicates are an error."""
     path = Path(path)
     rows, seen = [], {}
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: invalid JSON ({e.msg})") from e
+    for where, row in iter_jsonl(path):
         require_keys(row, {"level": int, "index": int, "completion": str}, where)
         lv, i = row["level"], row["index"]
         if lv not in LEVELS or isinstance(lv, bool):
@@ -144,8 +135,8 @@ def read_predictions(path: Path, levels: dict[int, list[dict]]) -> list[dict]:
             raise InputError(f"{where}: key 'index' {i} is out of range for level {lv} "
                              f"({len(levels[lv])} items, 0-based)")
         if (lv, i) in seen:
-            raise InputError(f"{where}: duplicate prediction for level {lv} index {i} (first at line {seen[lv, i]})")
-        seen[lv, i] = lineno
+            raise InputError(f"{where}: duplicate prediction for level {lv} index {i} (first at {seen[lv, i]})")
+        seen[lv, i] = where
         rows.append(row)
     return rows
 

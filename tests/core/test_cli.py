@@ -49,8 +49,8 @@ def test_reward_horizon_option(tmp_path):
     "content, message",
     [
         ('{"completion": "a", "ground_truth": "b"}\n{oops\n', "in.jsonl:2: invalid JSON"),
-        ('{"completion": "a"}\n', "record 1: missing key 'ground_truth'"),
-        ('{"completion": "a", "ground_truth": "b", "step": "3"}\n', "record 1: key 'step' must be an integer"),
+        ('{"completion": "a"}\n', "in.jsonl:1: missing key 'ground_truth'"),
+        ('{"completion": "a", "ground_truth": "b", "step": "3"}\n', "in.jsonl:1: key 'step' must be an integer"),
     ],
 )
 def test_reward_bad_input_names_the_line(tmp_path, content, message):
