@@ -127,6 +127,21 @@ def rl_ground_truth(output: str) -> str:
     return placeholder_ground_truth(calls, response)
 
 
+def tool_call_problem(action: str) -> str | None:
+    """Why the tool-call block of a ground truth's action is unusable, or None (also without one)."""
+    if TOOL_CALL_OPEN not in action:
+        return None
+    block = first_block(action, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)
+    if block is None:
+        return "tool-call block is not closed"
+    calls, bad = parse_tool_calls(block)
+    if bad:
+        return "tool-call line does not parse as {name, parameters}"
+    if not calls:
+        return "tool-call block is empty"
+    return None
+
+
 def record_problem(record: Any) -> str | None:
     """Why ``record`` is not a usable rlla record, or None. Reasons are short fixed phrases."""
     if not isinstance(record, dict):
@@ -144,15 +159,8 @@ def record_problem(record: Any) -> str | None:
     has_call, has_response = TOOL_CALL_OPEN in action, RESPONSE_OPEN in action
     if not (has_call or has_response):
         return "ground truth has neither a tool call nor a response"
-    if has_call:
-        block = first_block(action, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)
-        if block is None:
-            return "tool-call block is not closed"
-        calls, bad = parse_tool_calls(block)
-        if bad:
-            return "tool-call line does not parse as {name, parameters}"
-        if not calls:
-            return "tool-call block is empty"
+    if has_call and (reason := tool_call_problem(action)):
+        return reason
     if has_response and first_block(action, RESPONSE_OPEN, RESPONSE_CLOSE) is None:
         return "response block is not closed"
     return None

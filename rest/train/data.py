@@ -11,17 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rest.curation.records import action_text
+from rest.curation.records import action_text, tool_call_problem
 from rest.curation.records import rl_ground_truth as placeholder_rl_ground_truth
-from rest.formats import (
-    ALL_TAGS,
-    THINK_CLOSE,
-    THINK_OPEN,
-    TOOL_CALL_CLOSE,
-    TOOL_CALL_OPEN,
-    first_block,
-    parse_tool_calls,
-)
+from rest.formats import ALL_TAGS, THINK_CLOSE, THINK_OPEN
 from rest.io import InputError, read_json, read_jsonl, require_keys
 
 RECORD_KEYS = {"instruction": str, "input": str, "output": str}
@@ -66,15 +58,9 @@ def rl_ground_truth(output: str, where: str) -> tuple[str, bool]:
     make the reward parse the wrong block, so such ground truths get the placeholder
     thought of the RL corpus. Every tool-call block must parse: the error names the record.
     """
-    action = action_text(output)
-    if TOOL_CALL_OPEN in action:
-        block = first_block(action, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)
-        if block is None:
-            raise InputError(f"{where}: ground truth has {TOOL_CALL_OPEN} without {TOOL_CALL_CLOSE}")
-        calls, bad = parse_tool_calls(block)
-        if bad or not calls:
-            raise InputError(f"{where}: ground-truth tool-call block does not parse as "
-                             f"{{name, parameters}} lines ({bad} bad line(s), {len(calls)} good)")
+    reason = tool_call_problem(action_text(output))
+    if reason:
+        raise InputError(f"{where}: ground truth: {reason}")
     if _thought_mentions_tag(output):
         return placeholder_rl_ground_truth(output), True
     return output, False
