@@ -54,7 +54,20 @@ def _context_limit(model_config) -> int | None:
     return None
 
 
-class HFGenerator:
+class _LeftTruncation:
+    """Cuts an over-long prompt from the left (the oldest history goes first) and counts it."""
+
+    max_prompt_tokens: int | None
+    truncated_prompts: int
+
+    def _fit(self, ids: list[int]) -> list[int]:
+        if self.max_prompt_tokens is not None and len(ids) > self.max_prompt_tokens:
+            self.truncated_prompts += 1
+            return ids[-self.max_prompt_tokens:]
+        return ids
+
+
+class HFGenerator(_LeftTruncation):
     """Batched greedy decoding with ``transformers``; left padding; a tqdm progress bar."""
 
     def __init__(self, model_path: str, config: GenerationConfig | None = None):
@@ -75,12 +88,6 @@ class HFGenerator:
             max(limit - self.config.max_new_tokens, 1) if limit else None
         )
         self.truncated_prompts = 0
-
-    def _fit(self, ids: list[int]) -> list[int]:
-        if self.max_prompt_tokens is not None and len(ids) > self.max_prompt_tokens:
-            self.truncated_prompts += 1
-            return ids[-self.max_prompt_tokens:]
-        return ids
 
     def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]:
         import torch
@@ -118,7 +125,7 @@ class HFGenerator:
         return outputs
 
 
-class VLLMGenerator:
+class VLLMGenerator(_LeftTruncation):
     """Greedy decoding with vLLM (GPU only); prompts are token ids from the same chat template."""
 
     def __init__(self, model_path: str, config: GenerationConfig | None = None, **llm_kwargs):
@@ -138,13 +145,7 @@ class VLLMGenerator:
         self.truncated_prompts = 0
 
     def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]:
-        prompts = []
-        for c in conversations:
-            ids = render_prompt_ids(self.tokenizer, c)
-            if len(ids) > self.max_prompt_tokens:
-                self.truncated_prompts += 1
-                ids = ids[-self.max_prompt_tokens:]
-            prompts.append({"prompt_token_ids": ids})
+        prompts = [{"prompt_token_ids": self._fit(render_prompt_ids(self.tokenizer, c))} for c in conversations]
         results = self.llm.generate(prompts, self.sampling, use_tqdm=self.config.progress)
         return [r.outputs[0].text for r in results]
 
