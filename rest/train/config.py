@@ -17,6 +17,7 @@ from trl import GRPOConfig, SFTConfig
 
 from rest.io import InputError
 from rest.regions import Region
+from rest.weights import TokenWeighter
 
 #: Aggregation of per-token losses (SPEC §4) -> TRL ``loss_type``.
 #: ``token-mean`` is veRL's token-mean over the generation batch (TRL ``dapo``);
@@ -57,13 +58,22 @@ class ResTConfig(GRPOConfig, RecipeFields):
             if self.aggregation not in AGGREGATION_LOSS_TYPE:
                 raise InputError(f"aggregation: expected one of {sorted(AGGREGATION_LOSS_TYPE)}, got {self.aggregation!r}")
             self.loss_type = AGGREGATION_LOSS_TYPE[self.aggregation]
-        if self.weighting not in ("uniform", "released", "paper"):
-            raise InputError(f"weighting: expected uniform, released or paper, got {self.weighting!r}")
-        if self.entropy_tracking not in ("fixed", "ema"):
-            raise InputError(f"entropy_tracking: expected fixed or ema, got {self.entropy_tracking!r}")
         if len(self.weight_bounds) != 2:
             raise InputError(f"weight_bounds: expected [lo, hi], got {self.weight_bounds!r}")
+        try:  # the weighter checks its own switches; fail here, before any model is loaded
+            weighter_from_config(self)
+        except ValueError as e:
+            raise InputError(str(e)) from e
         super().__post_init__()
+
+
+def weighter_from_config(a) -> TokenWeighter:
+    """The ``TokenWeighter`` a ``ResTConfig`` describes."""
+    return TokenWeighter(
+        mode=a.weighting, cot_gradients=a.cot_gradients, curriculum=a.curriculum, delta=a.curriculum_delta,
+        weight_bounds=tuple(a.weight_bounds), entropy_init_steps=a.entropy_init_steps,
+        entropy_tracking=a.entropy_tracking, ema_decay=a.ema_decay,
+    )
 
 
 @dataclass

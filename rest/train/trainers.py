@@ -23,22 +23,14 @@ import torch
 from trl import GRPOTrainer, SFTTrainer
 
 from rest.regions import NUM_REGIONS, Region, RegionTagger
-from rest.weights import TokenWeighter, region_mean_entropy
+from rest.train.config import weighter_from_config
+from rest.weights import region_mean_entropy
 
 WEIGHTER_STATE = "token_weighter.json"
 
 
 def _checkpoint_dir(trainer, trial=None) -> str:
     return os.path.join(trainer._get_output_dir(trial=trial), f"checkpoint-{trainer.state.global_step}")
-
-
-def weighter_from_config(a) -> TokenWeighter:
-    """The ``TokenWeighter`` a ``ResTConfig`` describes."""
-    return TokenWeighter(
-        mode=a.weighting, cot_gradients=a.cot_gradients, curriculum=a.curriculum, delta=a.curriculum_delta,
-        weight_bounds=tuple(a.weight_bounds), entropy_init_steps=a.entropy_init_steps,
-        entropy_tracking=a.entropy_tracking, ema_decay=a.ema_decay,
-    )
 
 
 class ResTTrainer(GRPOTrainer):
