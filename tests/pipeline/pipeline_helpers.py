@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# The config every DAG test runs: today's tiny matrix, frozen (the default run may grow).
+SMOKE = "config/smoke.yaml"
 
 
 def snakemake(*args: str, cwd: Path = REPO, timeout: int = 300, check: bool = False):

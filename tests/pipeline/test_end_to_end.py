@@ -1,4 +1,4 @@
-"""The whole default DAG on CPU from a clean copy of the tree: every table and figure exists,
+"""The whole smoke DAG on CPU from a clean copy of the tree: every table and figure exists,
 and the tables carry exactly the numbers of the per-job score files."""
 
 from __future__ import annotations
@@ -7,18 +7,14 @@ import json
 
 import pandas as pd
 import pytest
-from pipeline_helpers import copy_tree, snakemake
 
 from rest.report.tables import paper_results, table_benchmark
 from rest.train.registry import METHODS
 
 
 @pytest.mark.slow
-def test_default_dag_end_to_end(tmp_path, data_dir):
-    tree = copy_tree(tmp_path / "repo")
-    proc = snakemake("--cores", "2", cwd=tree, timeout=1800)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
-    results = tree / "results"
+def test_smoke_dag_end_to_end(smoke):
+    results = smoke.results
     report = results / "report"
     assert (report / "index.md").is_file()
     summary = json.loads((report / "summary.json").read_text())

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import REPO, copy_tree, snakemake
+from pipeline_helpers import REPO
 
 
 @pytest.fixture(scope="module")
-def prepared_tree(tmp_path_factory, data_dir) -> Path:
-    """A copy of the tree with the raw data, curated sets and tiny base model built locally."""
-    tree = copy_tree(tmp_path_factory.mktemp("pipeline") / "repo")
-    snakemake("--cores", "2", "results/models/tiny/base", cwd=tree, timeout=600, check=True)
-    return tree
+def prepared_tree(tmp_path_factory, smoke):
+    """A clone of the finished smoke run, so these tests' changes stay out of the shared one."""
+    return smoke.clone(tmp_path_factory.mktemp("pipeline") / "repo")
 
 
 def _cluster_or_skip() -> None:
@@ -49,16 +48,17 @@ def test_training_and_evaluation_run_through_sbatch(prepared_tree):
     before = set(_slurm_jobs())
     target = "results/eval/tiny/sft/seed0/apibank/scores.json"
     local = ["slurm_partition=debug", "mem_mb=2000", "runtime=30", "cpus_per_task=1"]
-    proc = snakemake(
-        target, "--workflow-profile", "profiles/slurm", "--executor", "slurm", "--jobs", "2",
+    # the smoke run already trained SFT: force its training and evaluation through sbatch
+    proc = prepared_tree.snakemake(
+        target, "--forcerun", "train", "eval_apibank", "--workflow-profile", "profiles/slurm", "--executor", "slurm", "--jobs", "2",
         "--default-resources", *local,
         # the local cluster has one CPU partition and no GPU: replace the profile's GPU requests
         "--set-resources", *[f"{rule}:{r}" for rule in ("train", "eval_apibank") for r in local],
         "--slurm-init-seconds-before-status-checks", "5",
-        cwd=prepared_tree, timeout=900)
+        timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
-    assert (prepared_tree / target).is_file()
-    assert (prepared_tree / "results/runs/tiny/sft/seed0/summary.json").is_file()
+    assert (prepared_tree.root / target).is_file()
+    assert (prepared_tree.results / "runs/tiny/sft/seed0/summary.json").is_file()
     new = {k: v for k, v in _slurm_jobs().items() if k not in before}
     comments = " ".join(v.get("Comment", "") for v in new.values())
     assert "rule_train" in comments and "rule_eval_apibank" in comments, new
@@ -93,11 +93,11 @@ def _train_process(root: int) -> int | None:
 
 @pytest.mark.slow
 def test_sigterm_mid_training_leaves_nothing_complete_and_rerun_resumes(prepared_tree):
-    run = prepared_tree / "results/runs/tiny/grpo/seed0"
+    run = prepared_tree.results / "runs/tiny/grpo/seed0"
     target = "results/runs/tiny/grpo/seed0/summary.json"
     config = ["--config", "train_overrides={'max_steps': 6}"]
-    job = subprocess.Popen(["snakemake", "--cores", "1", target, *config], cwd=prepared_tree,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    shutil.rmtree(run)  # start GRPO afresh: the smoke run's own checkpoints must not be resumed
+    job = prepared_tree.popen("--cores", "1", target, *config)
     deadline = time.time() + 300
     while not list((run / "checkpoints").glob("checkpoint-*/trainer_state.json")):
         assert job.poll() is None, job.stdout.read()
@@ -110,11 +110,11 @@ def test_sigterm_mid_training_leaves_nothing_complete_and_rerun_resumes(prepared
     assert job.returncode != 0
     assert not (run / "summary.json").exists()
     # Snakemake itself still wants the job: nothing it would take for complete was left
-    dry = snakemake("-n", target, *config, cwd=prepared_tree)
+    dry = prepared_tree.snakemake("-n", target, *config)
     assert "train" in dry.stdout and "Nothing to be done" not in dry.stdout + dry.stderr
 
-    rerun = snakemake("--cores", "1", target, *config, cwd=prepared_tree, timeout=600)
+    rerun = prepared_tree.snakemake("--cores", "1", target, *config, timeout=600)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["resumed_from"] and "checkpoint-" in summary["resumed_from"]
-    assert "resuming from" in (prepared_tree / "results/logs/train/tiny/grpo/seed0.log").read_text()
+    assert "resuming from" in (prepared_tree.results / "logs/train/tiny/grpo/seed0.log").read_text()

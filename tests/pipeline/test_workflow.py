@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 import yaml
-from pipeline_helpers import REPO, job_counts, snakemake
+from pipeline_helpers import REPO, SMOKE, job_counts, snakemake
 
 from rest.report.tables import paper_results
 from rest.train.registry import METHODS
@@ -44,8 +44,8 @@ def test_paper_dry_run_lists_every_job():
     assert counts["fetch_data"] == counts["curate"] == counts["report"] == 1
 
 
-def test_default_dry_run_is_the_tiny_matrix():
-    proc = snakemake("-n", "--quiet", "rules")
+def test_smoke_dry_run_is_the_tiny_matrix():
+    proc = snakemake("-n", "--quiet", "rules", "--configfile", SMOKE)
     counts = job_counts(proc.stdout)
     assert counts["build_model"] == 1 and counts["train"] == 9 and counts["eval_bfcl"] == 9
 
@@ -56,13 +56,13 @@ def test_default_dry_run_is_the_tiny_matrix():
     ("seeds=[]", "should be non-empty"),
 ])
 def test_schema_rejects_bad_config(override, message):
-    proc = snakemake("-n", "--config", override)
+    proc = snakemake("-n", "--configfile", SMOKE, "--config", override)
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
 
 
 def test_unknown_method_is_named():
-    proc = snakemake("-n", "--config", "methods=['base','ppo']")
+    proc = snakemake("-n", "--configfile", SMOKE, "--config", "methods=['base','ppo']")
     assert proc.returncode != 0
     assert "config methods: unknown method 'ppo'" in proc.stdout + proc.stderr
 
