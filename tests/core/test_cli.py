@@ -67,7 +67,7 @@ def test_reward_missing_file():
 
 def test_regions_command_plain_and_coloured(tiny_model_dir):
     text = '<think> hm </think>\n<tool_call>\n{"name": "f", "parameters": {"x": 1}}\n</tool_call>'
-    out = rest("regions", "--tokenizer", str(tiny_model_dir), "--weighting", "released", text)
+    out = rest("regions", "--tokenizer", str(tiny_model_dir), "--profile", "released", text)
     assert out.returncode == 0, out.stderr
     lines = [line.split("\t") for line in out.stdout.splitlines()]
     by_token = {eval(tok): (region, float(w)) for _, tok, region, w in lines}
