@@ -197,3 +197,28 @@ def test_bad_config_values_are_named():
         TokenWeighter("sometimes")
     with pytest.raises(ValueError, match="entropy_tracking"):
         TokenWeighter("paper", entropy_tracking="sometimes")
+
+
+def _rank_table(rank, world, port, out):
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    wt = TokenWeighter("paper")
+    wt(REGIONS, MASK, ENT * (rank + 1), 1, 10)  # each process sees other entropies in rollout 1
+    wt(REGIONS, MASK, ENT, 2, 10)
+    out[rank] = wt.region_entropy.tolist()
+    dist.destroy_process_group()
+
+
+def test_paper_table_is_all_reduced_so_every_process_uses_one():
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = mp.Manager().dict()
+    mp.spawn(_rank_table, args=(2, port, out), nprocs=2, join=True)
+    assert out[0] == out[1]
+    assert out[0][F] == pytest.approx(0.5 * 1.5)  # the token-weighted mean over both processes
