@@ -16,6 +16,8 @@ from rest.io import InputError
 COMMANDS: dict[str, str] = {
     "reward": "score completions against ground truths with the rule reward (JSONL in, JSONL out)",
     "regions": "show each token's region and weight, coloured in a terminal",
+    "weights": "print the token weights of a weighting profile (JSONL in, JSONL out)",
+    "methods": "list the training methods and their switches (--json)",
     "data": "fetch or verify the raw inputs named in the data manifest",
     "curate": "build the RL, SFT and validation sets from raw records",
     "build-model": "build the tiny embedded model and its tokenizer, or fetch a named model",

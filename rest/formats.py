@@ -22,6 +22,8 @@ from typing import Any
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 TOOL_CALL_OPEN, TOOL_CALL_CLOSE = "<tool_call>", "</tool_call>"
+#: A misspelling the released token weighting also accepts around a call (never as FORMAT).
+TOOLCALL_OPEN_ALT, TOOLCALL_CLOSE_ALT = "<toolcall>", "</toolcall>"
 RESPONSE_OPEN, RESPONSE_CLOSE = "<response>", "</response>"
 OBS_OPEN, OBS_CLOSE = "<obs>", "</obs>"
 USER_OPEN, USER_CLOSE = "<user>", "</user>"

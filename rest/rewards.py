@@ -1,4 +1,4 @@
-"""The rule reward: format + tool-call correctness, with static or dynamic ranges (SPEC §2).
+"""The rule reward: format + tool-call correctness, with static or dynamic ranges; and the training clock.
 
 Paper Eq. 10-14. The reference is the released reward (``rlla.py`` of the authors' code),
 whose corner cases we keep exactly: the tag-order checks on first occurrences, the
@@ -40,8 +40,41 @@ class RewardRanges:
 STATIC_RANGES = RewardRanges(fmt_max=1.0, fmt_min=0.0, cor_max=3.0, cor_min=-3.0)
 
 
+@dataclass(frozen=True)
+class RolloutClock:
+    """The training clock of every schedule: the rollout, veRL's ``global_steps`` (from 1).
+
+    The dynamic reward (Eq. 14, ``s/150``), the released weight ramp (``0.002·s``) and the
+    ``paper`` curriculum's progress all run on it, as in the released code. TRL's optimizer
+    step is not a rollout: one generation batch is trained in
+    ``steps_per_generation · num_iterations / gradient_accumulation_steps`` optimizer steps
+    (8 in the paper recipe).
+    """
+
+    micro_steps_per_rollout: int = 1
+    gradient_accumulation_steps: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> RolloutClock:
+        """The clock of a resolved ``GRPOConfig`` (after TRL has set ``steps_per_generation``)."""
+        return cls(max(int(args.steps_per_generation) * int(args.num_iterations), 1),
+                   max(int(args.gradient_accumulation_steps), 1))
+
+    def rollout(self, optimizer_step: int) -> int:
+        """The rollout whose completions optimizer step ``optimizer_step`` (from 1) trains on.
+
+        During a step, TRL's ``state.global_step`` counts the steps before it: pass
+        ``global_step + 1``; in a log written after the step, pass ``global_step``.
+        """
+        first_micro_step = (max(int(optimizer_step), 1) - 1) * self.gradient_accumulation_steps
+        return first_micro_step // self.micro_steps_per_rollout + 1
+
+    def total_rollouts(self, max_steps: int) -> int:
+        return max(self.rollout(max(int(max_steps), 1)), 1)
+
+
 def reward_ranges(step: int, dynamic: bool, horizon: int = DEFAULT_HORIZON) -> RewardRanges:
-    """Eq. 14: the dynamic reward ranges at ``step`` (progress p = step / H), or the static ones.
+    """Eq. 14: the dynamic reward ranges at rollout ``step`` (progress p = step / H), or the static ones.
 
     Format and correctness start with equal weight ([-2, 2] each) and move linearly to
     format in [-1, 1] and correctness in [-3, 3] at p = 1, then stay there.
@@ -206,17 +239,18 @@ def _completion_text(completion: Any) -> str:
     return completion if isinstance(completion, str) else ""
 
 
-def make_reward_funcs(dynamic: bool, horizon: int = DEFAULT_HORIZON) -> list[Callable[..., list[float]]]:
+def make_reward_funcs(dynamic: bool, horizon: int = DEFAULT_HORIZON,
+                      clock: RolloutClock = RolloutClock()) -> list[Callable[..., list[float]]]:
     """Two TRL reward functions, ``format`` and ``correctness``; TRL sums them into the total.
 
-    Each reads the step from ``trainer_state.global_step`` and the ground truth from the
-    dataset column ``ground_truth``.
+    Each reads the rollout from ``trainer_state.global_step`` through ``clock`` and the
+    ground truth from the dataset column ``ground_truth``.
     """
 
     def _make(component: Callable[[str, str, RewardRanges], float], name: str):
         def reward_fn(completions, ground_truth, trainer_state=None, **_: Any) -> list[float]:
-            step = trainer_state.global_step if trainer_state is not None else 0
-            ranges = reward_ranges(step, dynamic, horizon)
+            done = trainer_state.global_step if trainer_state is not None else 0
+            ranges = reward_ranges(clock.rollout(done + 1), dynamic, horizon)
             pairs = zip(completions, ground_truth, strict=True)
             return [component(_completion_text(c), gt, ranges) for c, gt in pairs]
 

@@ -1,14 +1,18 @@
-"""Entropy-aware token weights and their curriculum (paper Eq. 9, 16-18; SPEC §4).
+"""Entropy-aware token weights and their curriculum (paper Eq. 9, 16-18).
 
 A ``TokenWeighter`` turns a ``(B, T)`` batch of token regions (``rest.regions``) into
-per-token weights that ResT multiplies into the GRPO advantages (Eq. 19). Three modes:
+per-token weights that ResT multiplies into the GRPO advantages (Eq. 19). Three profiles:
 
 ``uniform``   w = 1 on every valid token: plain GRPO.
-``released``  the authors' released constants, ramped by the global step.
+``released``  the released code's rule (``recipe/custom/token_weighting.py``): fixed
+              constants ramped by the rollout count. Its input is, per token, the *bit
+              set* of released regions (``rest.regions.ReleasedTagger``); a token covered by
+              several spans takes the largest weight.
 ``paper``     Eq. 9 initial weights from region-average entropy, moved by the Eq. 16-17
-              curriculum over training progress.
+              curriculum over training progress. Its input is one region per token.
 
-Everything is vectorised over the batch; nothing loops per token.
+The clock of both ramps is the rollout (veRL's ``global_steps``, from 1), see
+``rest.rewards.rollout_of_step``. Everything is vectorised over the batch.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from rest.regions import NUM_REGIONS, Region
 
 WeightingMode = Literal["uniform", "released", "paper"]
 WEIGHTED_REGIONS = (Region.FORMAT, Region.NAME, Region.PARAMS, Region.THINK)
+#: Phases of the ``paper`` profile's entropy table, logged each step as ``weight/table``.
+TABLE_COLLECTING, TABLE_PROVISIONAL, TABLE_FROZEN = 0, 1, 2
 
 
 def region_mean_entropy(regions: torch.Tensor, mask: torch.Tensor, entropies: torch.Tensor) -> torch.Tensor:
@@ -66,7 +72,10 @@ def normalize_weights(weights: torch.Tensor, mask: torch.Tensor, bounds: tuple[f
 
 
 class TokenWeighter:
-    """Stateful region-to-weight map: keeps the Eq. 9 entropy estimate across steps."""
+    """Stateful region-to-weight map: keeps the Eq. 9 entropy estimate across steps.
+
+    ``step`` arguments are rollouts (from 1) and ``total_steps`` the run's rollouts.
+    """
 
     def __init__(
         self,
@@ -89,6 +98,7 @@ class TokenWeighter:
             raise ValueError(f"entropy_init_steps must be >= 1, got {entropy_init_steps}")
         self.mode = mode
         self.cot_gradients = cot_gradients
+        self.curriculum = curriculum
         self.delta = delta if curriculum else 0.0
         self.weight_bounds = tuple(weight_bounds)
         self.entropy_init_steps = entropy_init_steps
@@ -96,40 +106,63 @@ class TokenWeighter:
         self.ema_decay = ema_decay
         self.eps = eps
         self.norm_bounds = tuple(norm_bounds)
-        self._entropy_sum = torch.zeros(NUM_REGIONS)
-        self._entropy_count = torch.zeros(NUM_REGIONS)
+        # This process's entropy sums and token counts per region, before the all-reduce.
+        self._entropy_sum = torch.zeros(NUM_REGIONS, dtype=torch.float64)
+        self._entropy_count = torch.zeros(NUM_REGIONS, dtype=torch.float64)
         self._batches_seen = 0
+        self.table_phase = TABLE_COLLECTING
         self.region_entropy = torch.full((NUM_REGIONS,), math.nan)
 
     # ------------------------------------------------------------------ entropy estimate
 
     def observe(self, regions: torch.Tensor, mask: torch.Tensor, entropies: torch.Tensor) -> None:
-        """Fold one batch's region entropies into the Eq. 9 estimate (first batches, or EMA)."""
-        batch = region_mean_entropy(regions, mask, entropies).cpu()
-        seen = ~torch.isnan(batch)
-        if self._batches_seen < self.entropy_init_steps:
-            self._entropy_sum += torch.where(seen, batch, 0.0)
-            self._entropy_count += seen.float()
-            self.region_entropy = torch.where(
-                self._entropy_count > 0, self._entropy_sum / self._entropy_count.clamp(min=1), math.nan
-            )
-        elif self.entropy_tracking == "ema":
-            old = self.region_entropy
-            blended = self.ema_decay * old + (1 - self.ema_decay) * batch
-            self.region_entropy = torch.where(seen, torch.where(torch.isnan(old), batch, blended), old)
+        """Fold one micro-batch's entropies into this process's Eq. 9 sums (until the table freezes)."""
+        valid = mask.bool()
+        idx = regions[valid].long().cpu()
+        ent = entropies.detach()[valid].double().cpu()
+        if self.table_phase == TABLE_FROZEN:
+            if self.entropy_tracking != "ema":
+                return
+            self._entropy_sum.zero_()
+            self._entropy_count.zero_()
+        self._entropy_sum.scatter_add_(0, idx, ent)
+        self._entropy_count.scatter_add_(0, idx, torch.ones_like(ent))
         self._batches_seen += 1
+
+    def set_entropy_table(self, region_entropy: dict[str, float]) -> None:
+        """Use given mean entropies (keyed FORMAT, NAME, PARAMS, THINK) as the frozen Eq. 9 estimate."""
+        h = torch.full((NUM_REGIONS,), math.nan)
+        for r in WEIGHTED_REGIONS:
+            h[r] = float(region_entropy[r.name])
+        self.region_entropy = h
+        self.table_phase = TABLE_FROZEN
+
+    def _update_table(self) -> None:
+        """All-reduce the sums so that every process uses one table; freeze once all regions are seen."""
+        sums, counts = _all_reduce_sum(torch.stack([self._entropy_sum, self._entropy_count]))
+        mean = torch.where(counts > 0, sums / counts.clamp(min=1), math.nan).float()
+        if self.table_phase == TABLE_FROZEN:  # ema
+            old = self.region_entropy
+            blended = self.ema_decay * old + (1 - self.ema_decay) * mean
+            self.region_entropy = torch.where(torch.isnan(mean), old, blended)
+            return
+        self.region_entropy = mean
+        seen = ~torch.isnan(mean[list(WEIGHTED_REGIONS)])
+        self.table_phase = TABLE_FROZEN if bool(seen.all()) else TABLE_PROVISIONAL
 
     # ------------------------------------------------------------------ weights
 
     def region_weights(self, step: int, total_steps: int) -> torch.Tensor:
-        """The weight of each region at ``step`` (indexed by ``Region``), before Eq. 18."""
+        """The weight of each region at rollout ``step`` (indexed by ``Region``), before Eq. 18."""
         w = torch.zeros(NUM_REGIONS)
         if self.mode == "uniform":
             w[:] = 1.0
         elif self.mode == "released":
-            ramp = 0.6 + 0.002 * step
+            ramp = 0.6 + 0.002 * (step if self.curriculum else 0)
             w[Region.FORMAT], w[Region.NAME] = 1.0, 1.2
             w[Region.THINK], w[Region.PARAMS] = min(ramp, 1.0), min(ramp, 1.2)
+        elif self.table_phase == TABLE_COLLECTING:
+            w[list(WEIGHTED_REGIONS)] = 1.0
         else:
             w = self._curriculum(entropy_initial_weights(self.region_entropy, self.eps), step, total_steps)
         if not self.cot_gradients:
@@ -137,15 +170,28 @@ class TokenWeighter:
         return w
 
     def _curriculum(self, w0: torch.Tensor, step: int, total_steps: int) -> torch.Tensor:
-        """Eq. 16-17: NAME fixed; FORMAT falls and PARAMS and THINK rise by δ·p, clipped."""
+        """Eq. 16-17: NAME held; FORMAT falls and PARAMS rises by δ·p; THINK takes PARAMS' value, at most 1.
+
+        Every region is clipped to ``weight_bounds``. THINK and PARAMS are synchronized by
+        value, as the released code's shared ``0.6 + 0.002·s`` ramp is.
+        """
         p = min(max(step / max(total_steps, 1), 0.0), 1.0)
         lo, hi = self.weight_bounds
-        w = w0.clone()
-        w[Region.FORMAT] = min(max(w0[Region.FORMAT].item() - self.delta * p, lo), hi)
-        for r in (Region.PARAMS, Region.THINK):
-            w[r] = min(max(w0[r].item() + self.delta * p, lo), hi)
-        w[Region.OTHER] = 0.0
+        clip = lambda v: min(max(float(v), lo), hi)  # noqa: E731
+        w = torch.zeros(NUM_REGIONS)
+        w[Region.NAME] = clip(w0[Region.NAME])
+        w[Region.FORMAT] = clip(w0[Region.FORMAT] - self.delta * p)
+        w[Region.PARAMS] = clip(w0[Region.PARAMS] + self.delta * p)
+        w[Region.THINK] = clip(min(w[Region.PARAMS].item(), 1.0))
         return w
+
+    def token_weights(self, regions: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Look each token's weight up in ``table``: the max over its bit set under ``released``."""
+        if self.mode == "released":
+            # One lookup per token: the weight of each of the 2^5 possible bit sets.
+            member = (torch.arange(1 << NUM_REGIONS)[:, None] >> torch.arange(NUM_REGIONS)) & 1
+            table = (member * table.cpu()).amax(1)  # weights are >= 0: an empty set weighs 0
+        return table.to(regions.device)[regions.long()]
 
     def __call__(
         self,
@@ -154,13 +200,22 @@ class TokenWeighter:
         entropies: torch.Tensor | None,
         step: int,
         total_steps: int,
+        observe: bool = True,
     ) -> torch.Tensor:
-        """Per-token weights ``(B, T)`` for one batch, normalised by Eq. 18 (except ``uniform``)."""
+        """Per-token weights ``(B, T)`` for one micro-batch at rollout ``step``, normalised by Eq. 18.
+
+        Under ``paper``, the micro-batches of the first ``entropy_init_steps`` rollouts feed
+        the Eq. 9 estimate (with ``observe``) and weigh every weighted region 1; from the
+        next rollout the table applies. Every process must call this equally often: the
+        table is all-reduced when it is built.
+        """
         mask = mask.to(torch.float32)
-        if self.mode == "paper" and entropies is not None:
-            self.observe(regions, mask, entropies)
-        table = self.region_weights(step, total_steps).to(regions.device)
-        w = table[regions.long()] * mask
+        if self.mode == "paper" and (self.table_phase != TABLE_FROZEN or self.entropy_tracking == "ema"):
+            if step > self.entropy_init_steps:
+                self._update_table()  # from the micro-batches before this one
+            if observe and entropies is not None:
+                self.observe(regions, mask, entropies)
+        w = self.token_weights(regions, self.region_weights(step, total_steps)) * mask
         if self.mode == "uniform":
             return w
         return normalize_weights(w, mask, self.norm_bounds)
@@ -172,11 +227,64 @@ class TokenWeighter:
             "entropy_sum": self._entropy_sum.tolist(),
             "entropy_count": self._entropy_count.tolist(),
             "batches_seen": self._batches_seen,
+            "table_phase": self.table_phase,
             "region_entropy": self.region_entropy.tolist(),
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self._entropy_sum = torch.tensor(state["entropy_sum"], dtype=torch.float32)
-        self._entropy_count = torch.tensor(state["entropy_count"], dtype=torch.float32)
+        self._entropy_sum = torch.tensor(state["entropy_sum"], dtype=torch.float64)
+        self._entropy_count = torch.tensor(state["entropy_count"], dtype=torch.float64)
         self._batches_seen = int(state["batches_seen"])
+        self.table_phase = int(state.get("table_phase", TABLE_COLLECTING))
         self.region_entropy = torch.tensor(state["region_entropy"], dtype=torch.float32)
+
+
+def _all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    """Sum ``t`` over processes when torch.distributed runs; a copy of ``t`` otherwise."""
+    import torch.distributed as dist
+
+    t = t.clone()
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        backend = dist.get_backend()
+        device = torch.device("cuda", torch.cuda.current_device()) if backend == "nccl" else torch.device("cpu")
+        moved = t.to(device)
+        dist.all_reduce(moved)
+        t = moved.cpu()
+    return t
+
+
+def completion_weights(
+    tokenizer,
+    completions: list[str],
+    steps: list[int],
+    profile: WeightingMode = "released",
+    total_rollouts: int | None = None,
+    entropy_table: dict[str, float] | None = None,
+    **switches,
+) -> list[list[float]]:
+    """The weights a profile gives each token of ``tokenizer(completion, add_special_tokens=False)``.
+
+    ``steps`` are rollouts (from 1; 0 gives the released step-0 constants). Under ``paper``,
+    a rollout within the first ``entropy_init_steps`` weighs every weighted region 1, as in
+    training; later ones use ``entropy_table`` (mean entropy by region name, equal for all
+    regions when absent) with the curriculum at ``step / total_rollouts``. ``switches`` are
+    ``TokenWeighter`` options (``cot_gradients``, ``curriculum``, ...). This is what the
+    ``weights`` and ``regions`` commands print; training computes the same from the ids.
+    """
+    from rest.regions import RegionTagger, ReleasedTagger
+
+    if profile == "paper" and not total_rollouts:
+        raise ValueError("the paper profile needs the run's total rollouts")
+    tagger = ReleasedTagger(tokenizer) if profile == "released" else RegionTagger(tokenizer)
+    ids = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in completions]
+    width = max((len(i) for i in ids), default=0)
+    mask = torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in ids], dtype=torch.float32).reshape(len(ids), width)
+    regions = tagger.batch([i + [0] * (width - len(i)) for i in ids], mask)
+    out = torch.zeros(len(ids), width)
+    for step in sorted(set(steps)):
+        weighter = TokenWeighter(profile, **switches)
+        if profile == "paper" and step > weighter.entropy_init_steps:
+            weighter.set_entropy_table(entropy_table or {r.name: 1.0 for r in WEIGHTED_REGIONS})
+        rows = torch.tensor([s == step for s in steps])
+        out[rows] = weighter(regions[rows], mask[rows], None, step, total_rollouts or 1, observe=False)
+    return [out[b, : len(i)].tolist() for b, i in enumerate(ids)]

@@ -14,10 +14,25 @@ from pathlib import Path
 import pandas as pd
 
 from rest.io import atomic_write_text
+from rest.train.registry import METHODS
 
 NOT_RUN = "not run"
 NOT_PUBLISHED = "—"
 CLOSED_MODEL = "Closed model"  # rows of closed models: the paper's numbers only
+
+
+#: Methods the paper publishes no number for, each shown right after the row it is a variant
+#: of: ResT with the paper's entropy rule beside ResT as released.
+VARIANT_ROWS = {METHODS["rest"].display: (METHODS["rest_entropy"].display,)}
+
+
+def with_variant_rows(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``rows`` with each (model, method)'s ``VARIANT_ROWS`` inserted after it."""
+    out = []
+    for model, method in rows:
+        out.append((model, method))
+        out.extend((model, variant) for variant in VARIANT_ROWS.get(method, ()))
+    return list(dict.fromkeys(out))
 
 
 def paper_results() -> pd.DataFrame:
@@ -151,7 +166,7 @@ def build_tables(scores: pd.DataFrame, paper: pd.DataFrame, method_labels: dict[
         bench = table_benchmark(name)
         ours = scores[scores["benchmark"] == bench]
         published = {(r.model, r.method, r.metric): float(r.value_percent) for r in pt.itertuples()}
-        rows = list(dict.fromkeys(zip(pt["model"], pt["method"])))
+        rows = with_variant_rows(list(dict.fromkeys(zip(pt["model"], pt["method"]))))
         tables.append(_fill(name, TITLES.get(name, name), metrics, rows, ours, published,
                             method_labels, run_model=None))
         paper_models = set(pt["model"])
@@ -160,7 +175,7 @@ def build_tables(scores: pd.DataFrame, paper: pd.DataFrame, method_labels: dict[
             if run_model in paper_models or (alias is not None and alias not in paper_models):
                 continue
             label = f"{run_model} (paper: {alias})" if alias else run_model
-            extra_rows = [(label, m) for m in methods]
+            extra_rows = with_variant_rows([(label, m) for m in methods])
             aliased = {((label, meth, met) if mod == alias else (mod, meth, met)): v
                        for (mod, meth, met), v in published.items()}
             title = f"{TITLES.get(name, name)}: run model {run_model}" + (

@@ -19,7 +19,7 @@ from rest.io import InputError
 from rest.regions import Region
 from rest.weights import TokenWeighter
 
-#: Aggregation of per-token losses (SPEC §4) -> TRL ``loss_type``.
+#: Aggregation of per-token losses (docs/method.md) -> TRL ``loss_type``.
 #: ``token-mean`` is veRL's token-mean over the generation batch (TRL ``dapo``);
 #: ``token-mean-weighted`` is Σ l·m·w / Σ m·w per micro-batch, built on TRL ``bnpo``
 #: (Σ l·m / Σ m) by rescaling the weights; ``grpo`` averages per sequence first.
@@ -37,23 +37,30 @@ class RecipeFields:
 
 @dataclass
 class ResTConfig(GRPOConfig, RecipeFields):
-    """``GRPOConfig`` plus ResT's token weighting and dynamic reward (SPEC §2, §4)."""
+    """``GRPOConfig`` plus ResT's token weighting and dynamic reward (docs/method.md)."""
 
     weighting: str = field(default="uniform", metadata={"help": "uniform | released | paper"})
     cot_gradients: bool = field(default=True, metadata={"help": "False zeroes THINK weights (ablation)."})
-    curriculum: bool = field(default=True, metadata={"help": "False fixes weights at their Eq. 9 values."})
+    curriculum: bool = field(
+        default=True, metadata={"help": "False holds the initial weights (paper: Eq. 9; released: rollout 0)."})
     curriculum_delta: float = field(default=0.3, metadata={"help": "δ of Eq. 16-17 per unit of progress."})
     weight_bounds: list[float] = field(default_factory=lambda: [0.1, 3.0], metadata={"help": "[lo, hi] of Eq. 16-17"})
-    entropy_init_steps: int = field(default=1, metadata={"help": "Batches averaged for the Eq. 9 entropies."})
+    entropy_init_steps: int = field(default=1, metadata={"help": "Rollouts whose entropies make the Eq. 9 table."})
     entropy_tracking: str = field(default="fixed", metadata={"help": "fixed | ema"})
     ema_decay: float = field(default=0.9, metadata={"help": "Decay of entropy_tracking=ema."})
-    dynamic_reward: bool = field(default=True, metadata={"help": "Eq. 14 ranges; False gives ToolRL's static ones."})
-    reward_horizon: int = field(default=150, metadata={"help": "H of Eq. 14, in steps."})
+    dynamic_reward: bool | None = field(
+        default=None, metadata={"help": "Eq. 14 ranges; False gives ToolRL's static ones. "
+                                        "Unset (GRPO, SFT+GRPO): baseline_dynamic_reward."})
+    baseline_dynamic_reward: bool = field(
+        default=False, metadata={"help": "Run the baselines that leave dynamic_reward unset on the Eq. 14 schedule."})
+    reward_horizon: int = field(default=150, metadata={"help": "H of Eq. 14, in rollouts."})
     aggregation: str | None = field(
         default=None, metadata={"help": "token-mean | token-mean-weighted | grpo; sets loss_type"}
     )
 
     def __post_init__(self):
+        if self.dynamic_reward is None:
+            self.dynamic_reward = self.baseline_dynamic_reward
         if self.aggregation is not None:
             if self.aggregation not in AGGREGATION_LOSS_TYPE:
                 raise InputError(f"aggregation: expected one of {sorted(AGGREGATION_LOSS_TYPE)}, got {self.aggregation!r}")

@@ -1,6 +1,7 @@
 """``metrics.jsonl``: one line per optimizer step, the data behind the training-dynamics figures.
 
-Fields: step, loss, reward (total, format, correctness; GRPO-family only), entropy overall
+Fields: step (the optimizer step), rollout (GRPO-family only: the generation batch the
+step trained on, from 1, the clock of the reward and weight schedules), loss, reward (total, format, correctness; GRPO-family only), entropy overall
 and by region, completion length, region weights, learning rate, grad norm, step time.
 A field that a method does not compute is absent, never 0. Lines are appended and
 flushed one by one; on resume, lines past the checkpoint's step are dropped first.
@@ -16,6 +17,7 @@ from transformers import TrainerCallback
 
 from rest.io import atomic_write_text
 from rest.regions import Region
+from rest.rewards import RolloutClock
 
 # TRL log key -> metrics.jsonl key
 RENAMES = {
@@ -33,11 +35,15 @@ RENAMES = {
 }
 
 
-def metrics_row(step: int, logs: dict, step_time: float | None) -> dict:
+def metrics_row(step: int, logs: dict, step_time: float | None, rollout: int | None = None) -> dict:
     row = {"step": step}
+    if rollout is not None:
+        row["rollout"] = rollout
     for key, name in RENAMES.items():
         if logs.get(key) is not None:
             row[name] = float(logs[key])
+    if logs.get("weight/table") is not None:
+        row["weight_table"] = int(round(float(logs["weight/table"])))
     for prefix, name in (("entropy/", "entropy_by_region"), ("weight/", "region_weights")):
         values = {r.name: float(logs[prefix + r.name]) for r in Region if logs.get(prefix + r.name) is not None}
         if values:
@@ -78,7 +84,10 @@ class MetricsCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs or "loss" not in logs:
             return
-        row = metrics_row(state.global_step, logs, self._step_time)
+        # GRPO-family configs generate in rollouts; SFT has none.
+        rollout = (RolloutClock.from_args(args).rollout(state.global_step)
+                   if getattr(args, "steps_per_generation", None) else None)
+        row = metrics_row(state.global_step, logs, self._step_time, rollout)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
             f.flush()

@@ -1,7 +1,10 @@
 """Every training method of the paper as data: display name, trainer family, config delta.
 
 The pipeline reads ``init_from``: ``sft_grpo`` starts from the SFT run's ``model/``.
-Ablations are ResT with one switch changed (SPEC §4, paper Table 3).
+``rest`` is ResT with the ``released`` weighting profile, the rule that shipped with the
+published numbers; ``rest_entropy`` is ResT with the paper's entropy rule (``paper``).
+The ablations are ``rest`` with one switch changed (paper Table 3). GRPO and SFT+GRPO
+leave ``dynamic_reward`` to the recipe's ``baseline_dynamic_reward`` (see docs/method.md).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ class Method:
     init_from: str = "base"
 
 
-_GRPO = {"weighting": "uniform", "dynamic_reward": False}
-_REST = {"weighting": "paper", "dynamic_reward": True, "aggregation": "token-mean-weighted"}
+_GRPO = {"weighting": "uniform"}
+_REST = {"weighting": "released", "dynamic_reward": True, "aggregation": "token-mean-weighted"}
 
 METHODS: dict[str, Method] = {m.name: m for m in [
     Method("base", "Base", "none"),
@@ -34,6 +37,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("grpo", "GRPO", "grpo", _GRPO),
     Method("sft_grpo", "SFT+GRPO", "grpo", _GRPO, init_from="sft"),
     Method("rest", "ResT", "rest", _REST),
+    Method("rest_entropy", "ResT (entropy rule)", "rest", {**_REST, "weighting": "paper"}),
     Method("rest_no_dynamic_reward", "No dynamic reward", "rest", {**_REST, "dynamic_reward": False}),
     Method("rest_no_cot_gradients", "No gradients for CoT", "rest", {**_REST, "cot_gradients": False}),
     Method("rest_no_curriculum", "No curriculum learning", "rest", {**_REST, "curriculum": False}),
@@ -44,3 +48,23 @@ def get_method(name: str) -> Method:
     if name not in METHODS:
         raise InputError(f"--method {name!r}: unknown; expected one of {', '.join(METHODS)}")
     return METHODS[name]
+
+
+#: The switches ``describe`` reports, and the trainer families they apply to.
+SWITCHES = {"weighting": ("grpo", "rest"), "dynamic_reward": ("grpo", "rest"),
+            "cot_gradients": ("rest",), "curriculum": ("rest",)}
+
+
+def describe(method: Method) -> dict[str, Any]:
+    """What a method trains with: its switches resolved against the config defaults, null where moot."""
+    import dataclasses
+
+    from rest.train.config import ResTConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(ResTConfig)}
+    defaults["dynamic_reward"] = defaults["baseline_dynamic_reward"]  # unset: the baselines' switch
+    row: dict[str, Any] = {"name": method.name, "display": method.display, "trainer": method.trainer}
+    for key, families in SWITCHES.items():
+        row[key] = method.delta.get(key, defaults[key]) if method.trainer in families else None
+    row["init_from"] = method.init_from
+    return row

@@ -50,7 +50,7 @@ def last_checkpoint(checkpoint_dir: Path) -> str | None:
 
 def build_trainer(method: Method, config, model: str, data: str | None, tokenizer, callbacks=()):
     """The TRL trainer for ``method`` and the data report; ``config`` is already resolved."""
-    from rest.rewards import make_reward_funcs
+    from rest.rewards import RolloutClock, make_reward_funcs
     from rest.train.data import load_records, rl_dataset, sft_dataset
     from rest.train.trainers import RegionSFTTrainer, ResTTrainer
 
@@ -63,7 +63,8 @@ def build_trainer(method: Method, config, model: str, data: str | None, tokenize
                                    processing_class=tokenizer, callbacks=list(callbacks))
     else:
         prepared = rl_dataset(records, tokenizer, str(data), config.max_train_records)
-        trainer = ResTTrainer(model=model, reward_funcs=make_reward_funcs(config.dynamic_reward, config.reward_horizon),
+        reward_funcs = make_reward_funcs(config.dynamic_reward, config.reward_horizon, RolloutClock.from_args(config))
+        trainer = ResTTrainer(model=model, reward_funcs=reward_funcs,
                               args=config, train_dataset=prepared.dataset, processing_class=tokenizer,
                               callbacks=list(callbacks))
     # TRL drops SFT examples whose completion is truncated away entirely; say so.

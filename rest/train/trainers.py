@@ -22,7 +22,8 @@ import os
 import torch
 from trl import GRPOTrainer, SFTTrainer
 
-from rest.regions import NUM_REGIONS, Region, RegionTagger
+from rest.regions import NUM_REGIONS, Region, RegionTagger, ReleasedTagger, dominant_region
+from rest.rewards import RolloutClock
 from rest.train.config import weighter_from_config
 from rest.weights import region_mean_entropy
 
@@ -38,8 +39,11 @@ class ResTTrainer(GRPOTrainer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.tagger = RegionTagger(self.processing_class)
+        released = self.args.weighting == "released"
+        # released: per token, the bit set of the released code's spans; else one exact region.
+        self.tagger = (ReleasedTagger if released else RegionTagger)(self.processing_class)
         self.weighter = weighter_from_config(self.args)
+        self.clock = RolloutClock.from_args(self.args)
         self._loss_inputs = None
 
     def _generate_and_score_completions(self, inputs):
@@ -76,13 +80,18 @@ class ResTTrainer(GRPOTrainer):
         regions = inputs["completion_regions"]
         entropies = entropies.detach()
         mode = "train" if self.model.training else "eval"
-        step, total = self.state.global_step, max(self.state.max_steps, 1)
-        entropy_by_region = region_mean_entropy(regions, mask, entropies)
+        # The schedules run on rollouts; global_step counts the optimizer steps before this one.
+        step = self.clock.rollout(self.state.global_step + 1)
+        total = self.clock.total_rollouts(self.state.max_steps)
+        exclusive = dominant_region(regions) if self.args.weighting == "released" else regions
+        entropy_by_region = region_mean_entropy(exclusive, mask, entropies)
         if self.args.weighting == "uniform":
             self._log_regions(mode, entropy_by_region, self.weighter.region_weights(step, total))
             return  # exactly TRL's GRPO
-        weights = self.weighter(regions, mask, entropies, step, total)
+        weights = self.weighter(regions, mask, entropies, step, total, observe=self.model.training)
         self._log_regions(mode, entropy_by_region, self.weighter.region_weights(step, total))
+        if self.args.weighting == "paper":
+            self._metrics[mode]["weight/table"].append(float(self.weighter.table_phase))
         if self.args.aggregation == "token-mean-weighted":
             weights = weights * (mask.sum() / (weights * mask).sum().clamp(min=1e-8))
         advantages = inputs["advantages"]

@@ -67,7 +67,7 @@ def test_reward_missing_file():
 
 def test_regions_command_plain_and_coloured(tiny_model_dir):
     text = '<think> hm </think>\n<tool_call>\n{"name": "f", "parameters": {"x": 1}}\n</tool_call>'
-    out = rest("regions", "--tokenizer", str(tiny_model_dir), "--weighting", "released", text)
+    out = rest("regions", "--tokenizer", str(tiny_model_dir), "--profile", "released", text)
     assert out.returncode == 0, out.stderr
     lines = [line.split("\t") for line in out.stdout.splitlines()]
     by_token = {eval(tok): (region, float(w)) for _, tok, region, w in lines}
@@ -77,3 +77,68 @@ def test_regions_command_plain_and_coloured(tiny_model_dir):
     assert sum(weights) / len(weights) == pytest.approx(1.0, abs=1e-3)
     coloured = rest("regions", "--tokenizer", str(tiny_model_dir), "--color", "always", text)
     assert "\033[" in coloured.stdout and "NAME" in coloured.stdout
+
+
+def test_methods_json_shows_what_each_method_trains_with():
+    out = rest("methods", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = {r["name"]: r for r in json.loads(out.stdout)}
+    keys = ["name", "display", "trainer", "weighting", "dynamic_reward", "cot_gradients", "curriculum", "init_from"]
+    assert all(list(r) == keys for r in rows.values())
+    assert rows["rest"]["weighting"] == "released" and rows["rest_entropy"]["weighting"] == "paper"
+    assert rows["rest_no_dynamic_reward"]["dynamic_reward"] is False
+    assert rows["grpo"]["dynamic_reward"] is False and rows["sft_grpo"]["dynamic_reward"] is False
+    assert rows["sft"]["weighting"] is None and rows["grpo"]["curriculum"] is None
+    assert rows["rest_no_curriculum"]["curriculum"] is False and rows["sft_grpo"]["init_from"] == "sft"
+
+
+def test_weights_command_gives_the_released_functions_weights(tiny_model_dir, tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "released_weights.json"
+    cases = json.loads(fixture.read_text())["cases"]
+    f = tmp_path / "cases.jsonl"
+    f.write_text("".join(json.dumps({"completion": c["completion"], "step": c["step"]}) + "\n" for c in cases))
+    out = rest("weights", "--tokenizer", str(tiny_model_dir), "--profile", "released", str(f))
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line)["weights"] for line in out.stdout.splitlines()]
+    assert len(rows) == len(cases)
+    for got, case in zip(rows, cases):
+        assert got == pytest.approx(case["weights"], abs=1e-5)
+
+
+def test_weights_command_paper_profile(tiny_model_dir, tmp_path):
+    text = '<think> hm </think>\n<tool_call>\n{"name": "f", "parameters": {"x": 1}}\n</tool_call>'
+    f = tmp_path / "in.jsonl"
+    f.write_text(json.dumps({"completion": text, "step": 1}) + "\n" + json.dumps({"completion": text, "step": 5}) + "\n")
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps({"FORMAT": 0.5, "NAME": 0.25, "PARAMS": 1.0, "THINK": 2.0}))
+    out = rest("weights", "--tokenizer", str(tiny_model_dir), "--profile", "paper", "--total-rollouts", "10",
+               "--entropy-table", str(table), str(f))
+    assert out.returncode == 0, out.stderr
+    first, later = (json.loads(line)["weights"] for line in out.stdout.splitlines())
+    assert set(round(w, 6) for w in first) == {0.0, 1.0}  # rollout 1 collects the entropies: all regions 1
+    # rollout 5 of 10: Eq. 9 (1/H scaled to mean 1: 2, 4, 1, 0.5 over 1.875) moved by δ·p = 0.15
+    w0 = {"FORMAT": 2 / 1.875, "NAME": 4 / 1.875, "PARAMS": 1 / 1.875}
+    expected = {w0["NAME"], w0["FORMAT"] - 0.15, w0["PARAMS"] + 0.15}  # THINK takes PARAMS' value (< 1)
+    positive = [w for w in later if w > 0]
+    ratios = sorted({round(w / min(positive), 3) for w in positive})
+    assert ratios == pytest.approx(sorted(v / min(expected) for v in expected), abs=2e-3)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--profile", "paper"], "--profile paper needs --total-rollouts"),
+    (["--profile", "released", "--entropy-table", "missing.json"], "missing.json: file not found"),
+])
+def test_weights_command_bad_options(tiny_model_dir, tmp_path, args, message):
+    f = tmp_path / "in.jsonl"
+    f.write_text(json.dumps({"completion": "x", "step": 1}) + "\n")
+    out = rest("weights", "--tokenizer", str(tiny_model_dir), *args, str(f))
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_weights_command_names_a_bad_line(tiny_model_dir, tmp_path):
+    f = tmp_path / "in.jsonl"
+    f.write_text(json.dumps({"completion": "x", "step": 1}) + "\n" + json.dumps({"completion": "x"}) + "\n")
+    out = rest("weights", "--tokenizer", str(tiny_model_dir), str(f))
+    assert out.returncode == 2 and "in.jsonl:2" in out.stderr and "'step'" in out.stderr

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rest.io import InputError
-from rest.regions import Region
+from rest.regions import Region, region_bits
 from rest.rewards import make_reward_funcs
 from rest.train.config import load_recipe, parse_overrides, resolve_config
 from rest.train.registry import METHODS, get_method
@@ -25,8 +25,8 @@ def config_for(method, tmp_path, recipe=TINY_RECIPE, **overrides):
 
 
 def test_registry_lists_every_method_of_the_paper():
-    assert list(METHODS) == ["base", "sft", "tsft", "rsft", "grpo", "sft_grpo", "rest", "rest_no_dynamic_reward",
-                             "rest_no_cot_gradients", "rest_no_curriculum"]
+    assert list(METHODS) == ["base", "sft", "tsft", "rsft", "grpo", "sft_grpo", "rest", "rest_entropy",
+                             "rest_no_dynamic_reward", "rest_no_cot_gradients", "rest_no_curriculum"]
     assert [m.display for m in METHODS.values()][:7] == ["Base", "SFT", "TSFT", "RSFT", "GRPO", "SFT+GRPO", "ResT"]
     assert METHODS["sft_grpo"].init_from == "sft"
     assert {m.init_from for n, m in METHODS.items() if n != "sft_grpo"} == {"base"}
@@ -57,16 +57,35 @@ def test_each_ablation_changes_one_switch(tmp_path):
     assert ablation_diff("rest_no_curriculum", tmp_path) == {"curriculum"}
 
 
-def test_no_dynamic_reward_uses_the_static_ranges(tmp_path):
+def test_profiles_of_the_two_rest_methods(tmp_path):
+    assert config_for("rest", tmp_path).weighting == "released"
+    assert config_for("rest_entropy", tmp_path).weighting == "paper"
+    for name in ("rest_no_dynamic_reward", "rest_no_cot_gradients", "rest_no_curriculum"):
+        assert config_for(name, tmp_path).weighting == "released"  # ablations of rest
+
+
+def test_paper_recipe_turns_off_the_vllm_importance_sampling_correction(tmp_path):
+    paper = config_for("rest", tmp_path, PAPER_RECIPE, bf16=False, use_vllm=False)
+    assert paper.vllm_importance_sampling_correction is False
+    assert config_for("rest", tmp_path).vllm_importance_sampling_correction is True  # TRL's default, kept
+    assert config_for("rest", tmp_path, PAPER_RECIPE, bf16=False, use_vllm=False,
+                      vllm_importance_sampling_correction=True).vllm_importance_sampling_correction is True
+
+
+def test_dynamic_reward_of_rest_and_the_baselines(tmp_path):
     gt = "<think> t </think>\n<response> hi </response>"
 
     class State:
-        global_step = 0
+        global_step = 0  # the first optimizer step trains rollout 1: p = 1/150
 
-    for method, fmt in (("rest", 2.0), ("rest_no_dynamic_reward", 1.0)):
+    expected = {"rest": 2 - 1 / 150, "rest_no_dynamic_reward": 1.0, "grpo": 1.0, "sft_grpo": 1.0}
+    for method, fmt in expected.items():
         cfg = config_for(method, tmp_path)
         fmt_fn, _ = make_reward_funcs(cfg.dynamic_reward, cfg.reward_horizon)
-        assert fmt_fn(completions=[gt], ground_truth=[gt], trainer_state=State()) == [fmt]
+        assert fmt_fn(completions=[gt], ground_truth=[gt], trainer_state=State()) == [pytest.approx(fmt)], method
+    for method in ("grpo", "sft_grpo"):  # the documented switch puts the baselines on the schedule
+        assert config_for(method, tmp_path, baseline_dynamic_reward=True).dynamic_reward is True
+    assert config_for("rest_no_dynamic_reward", tmp_path, baseline_dynamic_reward=True).dynamic_reward is False
 
 
 def entropies_batch():
@@ -76,18 +95,26 @@ def entropies_batch():
 
 def test_no_cot_gradients_zeroes_only_think(tmp_path):
     regions, mask, ent = entropies_batch()
-    w_rest = weighter_from_config(config_for("rest", tmp_path))(regions, mask, ent, 0, 10)
-    w_abl = weighter_from_config(config_for("rest_no_cot_gradients", tmp_path))(regions, mask, ent, 0, 10)
+    bits = region_bits(regions)
+    w_rest = weighter_from_config(config_for("rest", tmp_path))(bits, mask, ent, 1, 10)
+    w_abl = weighter_from_config(config_for("rest_no_cot_gradients", tmp_path))(bits, mask, ent, 1, 10)
     assert w_rest[0, 3] > 0 and w_abl[0, 3] == 0
     assert (w_abl[0, :3] > 0).all() and w_abl[0, 4] == 0
 
 
-def test_no_curriculum_freezes_the_initial_weights(tmp_path):
-    regions, mask, ent = entropies_batch()
+def test_no_curriculum_holds_the_initial_weights(tmp_path):
     for method, moves in (("rest", True), ("rest_no_curriculum", False)):
         w = weighter_from_config(config_for(method, tmp_path))
-        w(regions, mask, ent, 0, 10)  # Eq. 9 estimate from the first batch
-        start, end = w.region_weights(0, 10), w.region_weights(10, 10)
+        start, end = w.region_weights(1, 100), w.region_weights(100, 100)
+        assert (not torch.equal(start, end)) == moves
+        if not moves:  # released: the rollout-0 ramp, 0.6, for the whole run
+            assert end[Region.PARAMS].item() == end[Region.THINK].item() == pytest.approx(0.6)
+    regions, mask, ent = entropies_batch()
+    for method, moves in (("rest_entropy", True), ("rest_entropy", False)):
+        w = weighter_from_config(config_for(method, tmp_path, curriculum=moves))
+        w(regions, mask, ent, 1, 10)  # Eq. 9 estimate from rollout 1
+        w(regions, mask, ent, 2, 10)
+        start, end = w.region_weights(2, 10), w.region_weights(10, 10)
         assert (not torch.equal(start, end)) == moves
         if moves:
             assert end[Region.FORMAT] < start[Region.FORMAT] and end[Region.PARAMS] > start[Region.PARAMS]

@@ -1,4 +1,5 @@
-"""The ResT loss (Eq. 19) on a tiny fixed batch: by hand, against plain TRL GRPO, one forward."""
+"""The ResT loss (Eq. 19) on a tiny fixed batch: by hand, against veRL's objective, against plain
+TRL GRPO, one forward."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ import copy
 import pytest
 import torch
 
-from rest.regions import Region
+from rest.regions import Region, region_bits
 
 F, N, P, T, O = Region.FORMAT, Region.NAME, Region.PARAMS, Region.THINK, Region.OTHER
 #: Hand-set regions; the last token of row 2 is padding.
 REGIONS = torch.tensor([[F, T, N, O], [P, P, F, O]])
 MASK = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
 ADVANTAGES = torch.tensor([1.0, -0.5])
-#: released constants at step 0 (FORMAT 1, THINK 0.6, NAME 1.2, PARAMS 0.6, OTHER 0), each row
-#: divided by the mean of its positive weights (Eq. 18): 2.8/3 and 2.2/3.
-HAND_WEIGHTS = torch.tensor([[15 / 14, 9 / 14, 18 / 14, 0.0], [9 / 11, 9 / 11, 15 / 11, 0.0]])
+#: released constants at rollout 1, the first (FORMAT 1, THINK and PARAMS 0.6 + 0.002, NAME 1.2,
+#: OTHER 0), each row divided by the mean of its positive weights (Eq. 18): 2.802/3 and 2.204/3.
+HAND_WEIGHTS = torch.tensor([[1.0, 0.602, 1.2, 0.0], [0.602, 0.602, 1.0, 0.0]])
+HAND_WEIGHTS = HAND_WEIGHTS / torch.tensor([[2.802 / 3], [2.204 / 3]])
 
 
 def fixed_batch(trainer, old_logp_noise: float | None = None) -> dict:
@@ -30,7 +32,8 @@ def fixed_batch(trainer, old_logp_noise: float | None = None) -> dict:
         "prompt_mask": torch.ones(2, len(prompt), dtype=torch.long),
         "completion_ids": completion,
         "completion_mask": MASK.clone(),
-        "completion_regions": REGIONS.clone(),
+        # the released profile reads bit sets of regions
+        "completion_regions": region_bits(REGIONS) if trainer.args.weighting == "released" else REGIONS.clone(),
         "advantages": ADVANTAGES.clone(),
         "num_items_in_batch": MASK.sum(),
     }
@@ -108,7 +111,7 @@ def test_uniform_weighting_is_exactly_trl_grpo(make_trainer, aggregation):
 
 
 def test_weights_come_from_the_loss_forward_without_a_second_forward(make_trainer):
-    trainer = make_trainer("rest")  # paper mode: needs the entropies
+    trainer = make_trainer("rest_entropy")  # paper profile: needs the entropies
     calls = []
     forward = trainer.model.forward
     trainer.model.forward = lambda *a, **k: calls.append(1) or forward(*a, **k)
@@ -117,7 +120,7 @@ def test_weights_come_from_the_loss_forward_without_a_second_forward(make_traine
     assert len(calls) == 1
     # the Eq. 9 entropy estimate was fed from that forward
     assert trainer.weighter._batches_seen == 1
-    assert not torch.isnan(trainer.weighter.region_entropy[Region.NAME])
+    assert trainer.weighter._entropy_count[Region.NAME] == 1
     # the buffered batch keeps its (B,) advantages (num_iterations > 1 reuses it)
     assert batch["advantages"].shape == (2,)
 
@@ -131,3 +134,54 @@ def test_paper_weighting_changes_the_gradient(make_trainer):
         out.extend(grads(trainer.model))
     diff = sum((a - b).norm() for a, b in zip(gu, gr)) / sum(a.norm() for a in gu)
     assert diff > 0.01
+
+
+# --------------------------------------------------------------------------- veRL's objective
+#
+# The released run's policy loss, written here from veRL's formulas (``compute_policy_loss_vanilla``
+# of ``verl/trainer/ppo/core_algos.py``): PPO clipping with ε = 0.2 and, for negative
+# advantages, the dual clip at c = 3; aggregated as ``token-mean`` (GRPO) or, for ResT, as
+# ``token-mean-weighted``: Σ l·m·w / Σ m·w with the *unweighted* advantages inside l.
+
+#: Target ratios π/π_old from 0.05 to 20, both sides of both clips; row 2 ends in padding.
+RATIOS = torch.tensor([[0.05, 0.7, 1.1, 20.0], [0.5, 1.3, 5.0, 1.0]])
+
+
+def verl_dual_clip(ratio, adv, eps=0.2, c=3.0):
+    adv = adv[:, None].expand_as(ratio)
+    clipped = torch.maximum(-adv * ratio, -adv * ratio.clamp(1 - eps, 1 + eps))
+    return torch.where(adv < 0, torch.minimum(-adv * c, clipped), clipped)
+
+
+def batch_with_ratios(trainer):
+    """``fixed_batch`` whose old log-probs put the ratios at ``RATIOS`` exactly."""
+    batch = fixed_batch(trainer)
+    with torch.no_grad():
+        batch["old_per_token_logps"] = manual_logps(trainer.model, batch) - RATIOS.log()
+    return batch
+
+
+@pytest.mark.parametrize("method", ["rest", "grpo"])
+def test_loss_and_gradients_equal_verl_dual_clip(make_trainer, method):
+    trainer = make_trainer(method) if method == "rest" else make_trainer(method, aggregation="token-mean")
+    assert (trainer.args.epsilon, trainer.args.delta) == (0.2, 3.0)
+    batch = batch_with_ratios(trainer)
+    loss = trainer._compute_loss(trainer.model, batch)
+    loss.backward()
+    got = grads(trainer.model)
+    trainer.model.zero_grad()
+
+    ratio = torch.exp(manual_logps(trainer.model, batch) - batch["old_per_token_logps"])
+    torch.testing.assert_close(ratio.detach(), RATIOS, rtol=1e-5, atol=1e-6)
+    per_token = verl_dual_clip(ratio, ADVANTAGES)
+    w = HAND_WEIGHTS if method == "rest" else torch.ones_like(HAND_WEIGHTS)  # rest: zeros on OTHER
+    expected = (per_token * MASK * w).sum() / (MASK * w).sum()  # token-mean(-weighted)
+    expected.backward()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5, abs=1e-7)
+    for g, h in zip(got, grads(trainer.model), strict=True):
+        torch.testing.assert_close(g, h, rtol=1e-4, atol=1e-7)
+    # every branch of the dual clip was taken on a valid token
+    adv = ADVANTAGES[:, None].expand_as(RATIOS)
+    valid = MASK.bool()
+    assert ((adv < 0) & (RATIOS > 3) & valid).any() and ((adv > 0) & (RATIOS > 1.2) & valid).any()
+    assert ((adv > 0) & (RATIOS < 0.8) & valid).any() and ((adv < 0) & (RATIOS < 0.8) & valid).any()

@@ -42,9 +42,10 @@ def test_every_method_trains_and_writes_its_outputs(method, tiny_model_dir, trai
     assert {"loss", "entropy", "step_time_s", "learning_rate"} <= set(row)
     if m.trainer == "sft":
         assert not any(k.startswith("reward") for k in row)
-        assert "region_weights" not in row
+        assert "region_weights" not in row and "rollout" not in row
     else:
         assert {"reward", "reward_format", "reward_correctness", "completion_length"} <= set(row)
+        assert row["rollout"] == 1
         assert row["reward"] == pytest.approx(row["reward_format"] + row["reward_correctness"], abs=1e-5)
         assert set(row["region_weights"]) == REGIONS
         assert set(row["entropy_by_region"]) <= REGIONS and row["entropy_by_region"]
