@@ -4,6 +4,7 @@
   rest eval apibank --predictions FILE.jsonl
   rest eval bfcl --model PATH --output DIR [--categories ...] [--limit-per-category N]
   rest eval bfcl --predictions FILE.jsonl
+  rest eval bfcl --show-prompts [--categories ...]   # prompts only: no model, nothing generated
 
 With --model, the output folder gets the per-entry file (API-Bank: predictions.jsonl; BFCL:
 results.jsonl) and scores.json, written last. With --predictions, one JSON object of
@@ -38,7 +39,7 @@ def _positive(value: str) -> int:
     return n
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser):
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="model folder or hub name to evaluate")
     src.add_argument("--predictions", type=Path, help="score this JSONL file instead of generating")
@@ -48,6 +49,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-new-tokens", type=_positive, default=1024)
     p.add_argument("--max-prompt-tokens", type=_positive, default=None,
                    help="cut longer prompts from the left (default: the model's context minus new tokens)")
+    return src
 
 
 def add_arguments(parser) -> None:
@@ -58,7 +60,10 @@ def add_arguments(parser) -> None:
     a.add_argument("--limit", type=_positive, default=None, help="first N items of each level")
 
     b = sub.add_parser("bfcl", help="BFCL v4 with the official bfcl-eval checker")
-    _common(b)
+    _common(b).add_argument(
+        "--show-prompts", action="store_true",
+        help='print one JSON line {"id", "system", "user"} per entry: the first-turn messages '
+             "before the chat template; loads no model")
     b.add_argument("--categories", nargs="+", default=["all"],
                    help="categories or groups (all, single_turn, multi_turn, non_live, live, ast, relevance)")
     b.add_argument("--limit-per-category", type=_positive, default=None, help="first N entries of each category")
@@ -169,6 +174,11 @@ def _bfcl(args) -> int:
 
     if args.predictions is not None:
         print(json.dumps(score_bfcl_predictions(args.predictions)))
+        return 0
+    if args.show_prompts:
+        from rest.eval.bfcl_prompts import show_prompts
+
+        show_prompts(args.categories, args.limit_per_category)
         return 0
 
     from rest.eval import bfcl_multiturn as mt
