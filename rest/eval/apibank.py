@@ -22,6 +22,10 @@ LEVELS = (1, 2, 3)
 #: Items per level in the ToolRL files (a check on the data, not an input).
 LEVEL_SIZES = {1: 399, 2: 67, 3: 131}
 METRIC_NAMES = {1: "Level 1 Acc", 2: "Level 2 Acc", 3: "Level 3 Acc", "overall": "Overall Acc"}
+#: Generation length of the released ``API-Bank/generate.py``: vLLM with ``max_model_len=4096``
+#: and ``max_tokens=4096``, so prompt + completion <= 4096 (its temperature 1e-4 is greedy here).
+MAX_NEW_TOKENS = 4096
+CONTEXT_TOKENS = 4096
 
 
 def level_path(data_dir: Path, level: int) -> Path:

@@ -30,6 +30,9 @@ DATA_VERSION = "v4"
 #: A name registered in bfcl-eval's model table whose checker keeps dotted function names
 #: as they are (``underscore_to_dot=False``), like our JSON output does.
 CHECKER_MODEL_NAME = "Qwen_Qwen3-8B"
+#: bfcl-eval's OSS handler asks for min(4096, model context - prompt - 2) new tokens.
+MAX_NEW_TOKENS = 4096
+RESERVE_TOKENS = 2
 
 AST_NON_LIVE = ("simple_python", "simple_java", "simple_javascript", "multiple", "parallel",
                 "parallel_multiple")
