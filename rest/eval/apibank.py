@@ -1,4 +1,4 @@
-"""API-Bank levels 1-3 under the ToolRL protocol (SPEC §6).
+"""API-Bank levels 1-3 under the ToolRL protocol (docs/method.md, section 5).
 
 Each item of ``apibank/toolrl_processed/level-{1,2,3}-api_processed.json`` carries the
 ``system`` and ``user`` messages (used as given) and one ``answer`` call. An item is correct

@@ -176,7 +176,7 @@ def single_turn_conversation(case: Case) -> list[dict]:
 
 
 def decode_calls(completion: Any) -> list[tuple[str, dict]]:
-    """``(name, parameters)`` of the last tool-call block (SPEC §6). Never raises.
+    """``(name, parameters)`` of the last tool-call block (docs/method.md, section 5). Never raises.
 
     No ``<tool_call>`` means no calls; lines that fail to parse or lack a string ``name`` and
     an object ``parameters`` are skipped, and so is the name ``None`` in any case.
