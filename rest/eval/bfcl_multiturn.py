@@ -28,6 +28,7 @@ import keyword
 import math
 import os
 import sys
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,7 +102,10 @@ def call_string(name: Any, params: Any, methods: set[str]) -> str:
     if not isinstance(params, dict):
         raise RejectedCall("parameters must be a JSON object")
     for key, value in params.items():
-        if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
+        # Python folds identifiers to NFKC ("ª" reads as "a"), so only names that are already
+        # folded reach the backend under the name the model wrote.
+        if (not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key)
+                or unicodedata.normalize("NFKC", key) != key):
             raise RejectedCall(f"{key!r} is not a valid parameter name")
         _check_literal(value, key)
     return bfcl_prompts.call_text(name, params)

@@ -6,7 +6,7 @@ import ast
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rest.eval import bfcl, bfcl_prompts
@@ -144,6 +144,7 @@ def test_payloads_are_inert(base_cases, tmp_path):
            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
            max_leaves=8), max_size=4))
+@example(name="cd", params={"\u00aa": None})  # an identifier Python folds to "a"
 def test_call_strings_are_only_literal_method_calls(name, params):
     methods = {"cd", "ls", "mkdir", "echo"}
     try:
