@@ -44,6 +44,8 @@ class GenerationConfig:
 
 class Generator(Protocol):
     config: GenerationConfig
+    #: Prompt + completion stay within this many tokens (None: unknown, the cap alone applies).
+    context_tokens: int | None
     #: How many prompts had to be cut to fit the context window so far.
     truncated_prompts: int
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import io
 import json
@@ -26,9 +28,13 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@functools.cache
+def _cases(category: str) -> dict[str, bfcl.Case]:
+    return {c.id: c for c in bfcl.load_cases(category)}
+
+
 def _case(entry_id: str) -> bfcl.Case:
-    category = bfcl.category_of(entry_id)
-    return next(c for c in bfcl.load_cases(category) if c.id == entry_id)
+    return copy.deepcopy(_cases(bfcl.category_of(entry_id))[entry_id])
 
 
 def test_single_turn_categories_are_ours():
