@@ -2,9 +2,9 @@
 
 The test data and checkers ship inside the installed ``bfcl-eval`` package. Prompts are the
 ToolRL handler's text (``rest.eval.bfcl_prompts``), so train and test share one format;
-decoding reads the JSON lines of the last ``<tool_call>`` block. AST categories are scored by ``ast_checker``,
-relevance and irrelevance by the no-call rule, multi-turn by ``multi_turn_checker``
-(see ``rest.eval.bfcl_multiturn``).
+decoding reads the JSON lines of the last ``<tool_call>`` block. AST categories are scored
+by ``ast_checker``, relevance and irrelevance by the no-call rule, multi-turn by
+``multi_turn_checker`` (see ``rest.eval.bfcl_multiturn``).
 """
 
 from __future__ import annotations
