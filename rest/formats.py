@@ -78,37 +78,29 @@ SYSTEM_INSTRUCTIONS = """
 2. You can invoke multiple tool calls simultaneously in the `<tool_call>` fields. Each tool call should be a JSON object with a "name" field and an "parameters" field containing a dictionary of parameters. If no parameters are needed, leave the "parameters" field an empty dictionary.
 3. Refer to the previous dialogue records in the history, including the user's queries, previous `<tool_call>`, `<response>`, and any tool feedback noted as `<obs>` (if exists)."""
 
-# Per-turn instructions of the ToolRL BFCL handler (SPEC §6).
-BFCL_SINGLE_TURN_INSTRUCTION = (
-    "If none of the tools can be used, or the parameters required by the tools are missing, "
-    "respond without a tool call (or call the tool name `None`). Otherwise, make the necessary "
-    "tool calls."
-)
-BFCL_MULTI_TURN_INSTRUCTION = (
-    "Plan step by step and call the tools needed to complete the request. After each tool "
-    "result, decide whether more calls are needed before responding."
-)
-
-
 # --------------------------------------------------------------------------- prompts
 
 
-def render_tool_list(tools: Iterable[dict[str, Any]]) -> str:
-    """Tools as ``N. Name: / Description: / Parameters: {json}`` lines."""
+def render_tool_list(tools: Iterable[dict[str, Any]], ensure_ascii: bool = False) -> str:
+    """Tools as ``N. Name: / Description: / Parameters: {json}`` lines.
+
+    ``ensure_ascii`` escapes non-ASCII characters in the parameters' JSON, as the BFCL handler's
+    plain ``json.dumps`` does.
+    """
     lines = []
     for i, tool in enumerate(tools, 1):
         params = tool.get("parameters", {})
         lines.append(
             f"{i}. Name: {tool.get('name', '')}\n"
             f"Description: {tool.get('description', '')}\n"
-            f"Parameters: {json.dumps(params, ensure_ascii=False)}"
+            f"Parameters: {json.dumps(params, ensure_ascii=ensure_ascii)}"
         )
     return "\n".join(lines)
 
 
-def render_system_prompt(tools: Iterable[dict[str, Any]]) -> str:
+def render_system_prompt(tools: Iterable[dict[str, Any]], ensure_ascii: bool = False) -> str:
     """The system message: preamble, numbered tool list, then the output-format rules."""
-    return SYSTEM_PREAMBLE + render_tool_list(tools) + SYSTEM_INSTRUCTIONS
+    return SYSTEM_PREAMBLE + render_tool_list(tools, ensure_ascii) + SYSTEM_INSTRUCTIONS
 
 
 @dataclass(frozen=True)
@@ -125,12 +117,6 @@ def render_user(text: str) -> str:
 
 def render_observation(content: str) -> str:
     return f"{OBS_OPEN} {content} {OBS_CLOSE}"
-
-
-def tool_result_text(name: str, result: str) -> str:
-    """A tool's execution result as fed back in BFCL multi-turn (the ToolRL handler's wording);
-    the content of a ``tool`` turn, which ``render_history`` wraps in ``<obs>``."""
-    return f"You have made the tool call {name}. Execution returns: {result}"
 
 
 def render_history(turns: Sequence[Turn]) -> str:

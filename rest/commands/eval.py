@@ -4,6 +4,7 @@
   rest eval apibank --predictions FILE.jsonl
   rest eval bfcl --model PATH --output DIR [--categories ...] [--limit-per-category N]
   rest eval bfcl --predictions FILE.jsonl
+  rest eval bfcl --show-prompts [--categories ...]   # prompts only: no model, nothing generated
 
 With --model, the output folder gets the per-entry file (API-Bank: predictions.jsonl; BFCL:
 results.jsonl) and scores.json, written last. With --predictions, one JSON object of
@@ -38,27 +39,40 @@ def _positive(value: str) -> int:
     return n
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, max_new_tokens: int, context_tokens: int | None = None,
+            reserve_tokens: int = 0):
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="model folder or hub name to evaluate")
     src.add_argument("--predictions", type=Path, help="score this JSONL file instead of generating")
     p.add_argument("--output", type=Path, help="output folder (required with --model)")
     p.add_argument("--backend", choices=("hf", "vllm"), default="hf")
     p.add_argument("--batch-size", type=_positive, default=8)
-    p.add_argument("--max-new-tokens", type=_positive, default=1024)
+    p.add_argument("--max-new-tokens", type=_positive, default=max_new_tokens,
+                   help="cap on new tokens; each prompt gets min(cap, context - prompt - "
+                        f"{reserve_tokens}) (default: %(default)s)")
+    p.add_argument("--context-tokens", type=_positive, default=context_tokens,
+                   help="prompt + completion stay within this many tokens and the model's context "
+                        f"(default: {context_tokens or 'the model context alone'})")
+    p.set_defaults(reserve_tokens=reserve_tokens)
     p.add_argument("--max-prompt-tokens", type=_positive, default=None,
-                   help="cut longer prompts from the left (default: the model's context minus new tokens)")
+                   help="cut longer prompts from the left (default: the context minus one new token)")
+    return src
 
 
 def add_arguments(parser) -> None:
+    from rest.eval import apibank, bfcl
+
     sub = parser.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
     a = sub.add_parser("apibank", help="API-Bank levels 1-3 (ToolRL protocol)")
-    _common(a)
+    _common(a, apibank.MAX_NEW_TOKENS, context_tokens=apibank.CONTEXT_TOKENS)
     a.add_argument("--data-dir", help="folder holding apibank/ (default: $REST_DATA_DIR)")
     a.add_argument("--limit", type=_positive, default=None, help="first N items of each level")
 
     b = sub.add_parser("bfcl", help="BFCL v4 with the official bfcl-eval checker")
-    _common(b)
+    _common(b, bfcl.MAX_NEW_TOKENS, reserve_tokens=bfcl.RESERVE_TOKENS).add_argument(
+        "--show-prompts", action="store_true",
+        help='print one JSON line {"id", "system", "user"} per entry: the first-turn messages '
+             "before the chat template; loads no model")
     b.add_argument("--categories", nargs="+", default=["all"],
                    help="categories or groups (all, single_turn, multi_turn, non_live, live, ast, relevance)")
     b.add_argument("--limit-per-category", type=_positive, default=None, help="first N entries of each category")
@@ -79,13 +93,15 @@ def run(args) -> int:
 def _generator(args):
     from rest.eval.generation import GenerationConfig, load_generator
 
-    config = GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+    config = GenerationConfig(max_new_tokens=args.max_new_tokens, context_tokens=args.context_tokens,
+                              reserve_tokens=args.reserve_tokens, batch_size=args.batch_size,
                               max_prompt_tokens=args.max_prompt_tokens)
     return load_generator(args.backend, args.model, config)
 
 
 def _run_info(args, generator, seconds: float) -> dict:
     return {"model": str(args.model), "backend": args.backend, "max_new_tokens": args.max_new_tokens,
+            "context_tokens": generator.context_tokens, "reserve_tokens": args.reserve_tokens,
             "truncated_prompts": generator.truncated_prompts, "generation_seconds": round(seconds, 1)}
 
 
@@ -169,6 +185,11 @@ def _bfcl(args) -> int:
 
     if args.predictions is not None:
         print(json.dumps(score_bfcl_predictions(args.predictions)))
+        return 0
+    if args.show_prompts:
+        from rest.eval.bfcl_prompts import show_prompts
+
+        show_prompts(args.categories, args.limit_per_category)
         return 0
 
     from rest.eval import bfcl_multiturn as mt

@@ -1,4 +1,4 @@
-"""API-Bank levels 1-3 under the ToolRL protocol (SPEC §6).
+"""API-Bank levels 1-3 under the ToolRL protocol (docs/method.md, section 5).
 
 Each item of ``apibank/toolrl_processed/level-{1,2,3}-api_processed.json`` carries the
 ``system`` and ``user`` messages (used as given) and one ``answer`` call. An item is correct
@@ -22,6 +22,10 @@ LEVELS = (1, 2, 3)
 #: Items per level in the ToolRL files (a check on the data, not an input).
 LEVEL_SIZES = {1: 399, 2: 67, 3: 131}
 METRIC_NAMES = {1: "Level 1 Acc", 2: "Level 2 Acc", 3: "Level 3 Acc", "overall": "Overall Acc"}
+#: Generation length of the released ``API-Bank/generate.py``: vLLM with ``max_model_len=4096``
+#: and ``max_tokens=4096``, so prompt + completion <= 4096 (its temperature 1e-4 is greedy here).
+MAX_NEW_TOKENS = 4096
+CONTEXT_TOKENS = 4096
 
 
 def level_path(data_dir: Path, level: int) -> Path:

@@ -1,10 +1,10 @@
 """BFCL v4 with the official ``bfcl-eval`` checker: prompts, decoding, scoring, the paper's columns.
 
-The test data and checkers ship inside the installed ``bfcl-eval`` package. Prompts follow
-the ToolRL handler (SPEC §6) so train and test share one format; decoding reads the JSON
-lines of the last ``<tool_call>`` block. AST categories are scored by ``ast_checker``,
-relevance and irrelevance by the no-call rule, multi-turn by ``multi_turn_checker``
-(see ``rest.eval.bfcl_multiturn``).
+The test data and checkers ship inside the installed ``bfcl-eval`` package. Prompts are the
+ToolRL handler's text (``rest.eval.bfcl_prompts``), so train and test share one format;
+decoding reads the JSON lines of the last ``<tool_call>`` block. AST categories are scored
+by ``ast_checker``, relevance and irrelevance by the no-call rule, multi-turn by
+``multi_turn_checker`` (see ``rest.eval.bfcl_multiturn``).
 """
 
 from __future__ import annotations
@@ -22,22 +22,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from rest.formats import (
-    BFCL_SINGLE_TURN_INSTRUCTION,
-    TOOL_CALL_CLOSE,
-    TOOL_CALL_OPEN,
-    Turn,
-    json_lines,
-    last_block,
-    render_history,
-    render_system_prompt,
-)
+from rest.eval import bfcl_prompts
+from rest.formats import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, json_lines, last_block
 from rest.io import InputError
 
 DATA_VERSION = "v4"
 #: A name registered in bfcl-eval's model table whose checker keeps dotted function names
 #: as they are (``underscore_to_dot=False``), like our JSON output does.
 CHECKER_MODEL_NAME = "Qwen_Qwen3-8B"
+#: bfcl-eval's OSS handler asks for min(4096, model context - prompt - 2) new tokens.
+MAX_NEW_TOKENS = 4096
+RESERVE_TOKENS = 2
 
 AST_NON_LIVE = ("simple_python", "simple_java", "simple_javascript", "multiple", "parallel",
                 "parallel_multiple")
@@ -81,7 +76,7 @@ def load_bfcl() -> SimpleNamespace:
     # Its import chain prints; keep stdout clean for --predictions.
     with contextlib.redirect_stdout(sys.stderr):
         from bfcl_eval.constants.default_prompts import (
-            DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC,
+            DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_PROMPTING,
         )
         from bfcl_eval.constants.enums import Language
         from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
@@ -95,7 +90,7 @@ def load_bfcl() -> SimpleNamespace:
         Language=Language,
         load_dataset_entry=load_dataset_entry,
         load_ground_truth_entry=load_ground_truth_entry,
-        added_functions_prompt=DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC,
+        added_functions_prompt=DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_PROMPTING,
         version=importlib.metadata.version("bfcl-eval"),
     )
 
@@ -140,10 +135,18 @@ class Case:
     answer: Any = None
 
 
-def load_cases(category: str, limit: int | None = None) -> list[Case]:
+def load_prompt_entries(category: str, limit: int | None = None) -> list[dict]:
+    """bfcl-eval's entries as its generation pipeline loads them (function docs with language hints)."""
     bf = load_bfcl()
     with contextlib.redirect_stdout(sys.stderr):
-        prompts = bf.load_dataset_entry(category, include_prereq=False, include_language_specific_hint=True)
+        entries = bf.load_dataset_entry(category, include_prereq=False, include_language_specific_hint=True)
+    return entries if limit is None else entries[:limit]
+
+
+def load_cases(category: str, limit: int | None = None) -> list[Case]:
+    bf = load_bfcl()
+    prompts = load_prompt_entries(category)
+    with contextlib.redirect_stdout(sys.stderr):
         plain = bf.load_dataset_entry(category, include_prereq=False, include_language_specific_hint=False)
         answers = None
         if category not in RELEVANCE + IRRELEVANCE:
@@ -162,53 +165,18 @@ def load_cases(category: str, limit: int | None = None) -> list[Case]:
 # --------------------------------------------------------------------------- prompts
 
 
-def tool_specs(functions: Iterable[dict]) -> list[dict]:
-    """BFCL function docs as our tool list: ``parameters`` is the doc's ``properties``."""
-    return [
-        {"name": f.get("name", ""), "description": f.get("description", ""),
-         "parameters": (f.get("parameters") or {}).get("properties", {})}
-        for f in functions
-    ]
-
-
-def history_turns(messages: Iterable[dict], instruction: str | None) -> tuple[list[Turn], list[str]]:
-    """Dialogue turns from BFCL messages; the instruction is added to the last user turn.
-
-    System messages in the question are returned apart, to be appended to the system prompt.
-    """
-    turns, system = [], []
-    for m in messages:
-        role, content = m.get("role"), str(m.get("content", ""))
-        if role == "system":
-            system.append(content)
-        elif role in ("user", "assistant", "tool"):
-            turns.append(Turn(role, content))
-    if instruction:
-        for k in range(len(turns) - 1, -1, -1):
-            if turns[k].role == "user":
-                turns[k] = Turn("user", f"{turns[k].content} {instruction}")
-                break
-    return turns, system
-
-
-def build_conversation(functions: Iterable[dict], turns: list[Turn], extra_system: Iterable[str] = ()) -> list[dict]:
-    system = render_system_prompt(tool_specs(functions))
-    for text in extra_system:
-        system += "\n\n" + text
-    return [{"role": "system", "content": system}, {"role": "user", "content": render_history(turns)}]
-
-
 def single_turn_conversation(case: Case) -> list[dict]:
-    messages = [m for turn in case.prompt_entry["question"] for m in turn]
-    turns, system = history_turns(messages, BFCL_SINGLE_TURN_INSTRUCTION)
-    return build_conversation(case.prompt_entry.get("function", []), turns, system)
+    """The first-turn chat of a single-turn entry, as ToolRL's handler writes it."""
+    entry = case.prompt_entry
+    return bfcl_prompts.conversation(entry.get("function", []), bfcl_prompts.turn_messages(entry, 0),
+                                     bfcl_prompts.SINGLE_TURN)
 
 
 # --------------------------------------------------------------------------- decoding and scoring
 
 
 def decode_calls(completion: Any) -> list[tuple[str, dict]]:
-    """``(name, parameters)`` of the last tool-call block (SPEC §6). Never raises.
+    """``(name, parameters)`` of the last tool-call block (docs/method.md, section 5). Never raises.
 
     No ``<tool_call>`` means no calls; lines that fail to parse or lack a string ``name`` and
     an object ``parameters`` are skipped, and so is the name ``None`` in any case.

@@ -7,8 +7,10 @@ with ``repr``. Anything else is rejected and answered with an error observation.
 
 The loop follows bfcl-eval's prompting handler: a step whose output has no call ends the
 user turn; more than ``max_steps_per_turn`` steps with calls force-quit the entry (it then
-fails). In miss_func, the held-out functions join the tool list at their turn, whose user
-message is bfcl-eval's own "I have updated some more functions..." text. One departure: a
+fails). Prompts are ToolRL's handler text over bfcl-eval's message list
+(``rest.eval.bfcl_prompts``). In miss_func the held-out functions arrive as that flow delivers
+them: a user turn listing them before "I have updated some more functions...", while the
+system prompt's tool list stays as it was. One departure: a
 step whose calls were all rejected is answered with error observations, but the checker
 sees it as a step without calls (bfcl-eval would have ``eval``-ed the text and failed).
 
@@ -26,18 +28,13 @@ import keyword
 import math
 import os
 import sys
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rest.eval.bfcl import (
-    Case,
-    build_conversation,
-    decode_calls,
-    history_turns,
-    load_bfcl,
-)
-from rest.formats import BFCL_MULTI_TURN_INSTRUCTION, Turn, tool_result_text
+from rest.eval import bfcl_prompts
+from rest.eval.bfcl import Case, decode_calls, load_bfcl
 
 #: bfcl-eval's own step limit per user turn (``MAXIMUM_STEP_LIMIT``).
 DEFAULT_MAX_STEPS_PER_TURN = 20
@@ -104,13 +101,14 @@ def call_string(name: Any, params: Any, methods: set[str]) -> str:
         raise RejectedCall(f"{name!r} is not an available function")
     if not isinstance(params, dict):
         raise RejectedCall("parameters must be a JSON object")
-    args = []
     for key, value in params.items():
-        if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
+        # Python folds identifiers to NFKC ("ª" reads as "a"), so only names that are already
+        # folded reach the backend under the name the model wrote.
+        if (not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key)
+                or unicodedata.normalize("NFKC", key) != key):
             raise RejectedCall(f"{key!r} is not a valid parameter name")
         _check_literal(value, key)
-        args.append(f"{key}={value!r}")
-    return f"{name}({', '.join(args)})"
+    return bfcl_prompts.call_text(name, params)
 
 
 # --------------------------------------------------------------------------- the model loop
@@ -134,8 +132,8 @@ class Episode:
     def __post_init__(self):
         entry = self.case.prompt_entry
         self.functions = list(entry.get("function", []))
-        self.turns: list[Turn] = []
-        self.extra_system: list[str] = []
+        #: bfcl-eval's message list for this entry (tool messages name the executed call).
+        self.messages: list[dict] = []
         self.turn_index = -1
         self.steps = 0
         self.instances = self._execute([])[1]
@@ -158,15 +156,7 @@ class Episode:
         if self.turn_index >= len(questions):
             self.close()
             return
-        messages = list(questions[self.turn_index])
-        held_out = self.case.prompt_entry.get("missed_function", {}).get(str(self.turn_index))
-        if held_out:
-            # miss_func: the held-out functions join the tool list at this turn
-            self.functions.extend(held_out)
-            messages = [{"role": "user", "content": load_bfcl().added_functions_prompt}]
-        turns, system = history_turns(messages, BFCL_MULTI_TURN_INSTRUCTION)
-        self.turns.extend(turns)
-        self.extra_system.extend(system)
+        self.messages.extend(bfcl_prompts.turn_messages(self.case.prompt_entry, self.turn_index))
         self.outputs.append([])
         self.calls.append([])
         self.steps = 0
@@ -177,12 +167,13 @@ class Episode:
         release(self.key)
 
     def conversation(self) -> list[dict]:
-        return build_conversation(self.functions, self.turns, self.extra_system)
+        turn_type = bfcl_prompts.turn_type_of(self.case.category)
+        return bfcl_prompts.conversation(self.functions, self.messages, turn_type)
 
     def feed(self, completion: str) -> None:
         """Take the model's output for the current step and advance."""
         self.outputs[-1].append(completion)
-        self.turns.append(Turn("assistant", completion))
+        self.messages.append({"role": "assistant", "content": completion})
         parsed = decode_calls(completion)
         if not parsed:  # no call ends the turn, as in bfcl-eval's prompting handler
             self._next_turn()
@@ -199,8 +190,10 @@ class Episode:
             results[i] = result
         if strings:
             self.calls[-1].append([s for _, s in strings])
-        for i, (name, _) in enumerate(parsed):
-            self.turns.append(Turn("tool", tool_result_text(name, results[i])))
+        for i, (name, params) in enumerate(parsed):
+            # the history names each call as the handler wrote it for execution
+            self.messages.append({"role": "tool", "name": bfcl_prompts.call_text(name, params),
+                                  "content": results[i]})
         self.steps += 1
         if self.steps > self.max_steps_per_turn:
             self.force_quit = True

@@ -4,6 +4,10 @@ Both take chat conversations (lists of ``{"role", "content"}`` messages), render
 model's own chat template (``add_generation_prompt=True``), decode greedily and return the new
 text decoded with ``skip_special_tokens=True`` so the format tags survive. Evaluation never
 trains: the HF backend runs under ``torch.inference_mode``.
+
+Length: each prompt gets ``new_token_budget`` new tokens, the cap or what is left of the
+context, as the released API-Bank script (vLLM's ``max_model_len``) and bfcl-eval's OSS handler
+do (docs/method.md, section 5).
 """
 
 from __future__ import annotations
@@ -23,10 +27,16 @@ BACKENDS = ("hf", "vllm")
 
 @dataclass
 class GenerationConfig:
-    max_new_tokens: int = 1024
+    #: Cap on the new tokens of one prompt.
+    max_new_tokens: int = 4096
+    #: Prompt + completion stay within this many tokens, and within the model's context window;
+    #: None means the model's context window alone.
+    context_tokens: int | None = None
+    #: Tokens left unused at the end of the context (bfcl-eval's OSS handler keeps 2).
+    reserve_tokens: int = 0
     batch_size: int = 8
     #: Prompts longer than this are cut from the left (the oldest history goes first);
-    #: None means the model's context window minus ``max_new_tokens``.
+    #: None means as long as the context allows with one new token.
     max_prompt_tokens: int | None = None
     device: str | None = None  # HF only: None picks cuda when available
     progress: bool = True
@@ -34,6 +44,8 @@ class GenerationConfig:
 
 class Generator(Protocol):
     config: GenerationConfig
+    #: Prompt + completion stay within this many tokens (None: unknown, the cap alone applies).
+    context_tokens: int | None
     #: How many prompts had to be cut to fit the context window so far.
     truncated_prompts: int
 
@@ -54,11 +66,38 @@ def _context_limit(model_config) -> int | None:
     return None
 
 
-class _LeftTruncation:
-    """Cuts an over-long prompt from the left (the oldest history goes first) and counts it."""
+def new_token_budget(prompt_tokens: int, max_new_tokens: int, context_tokens: int | None,
+                     reserve_tokens: int = 0) -> int:
+    """``min(max_new_tokens, context − prompt − reserve)`` new tokens, at least one.
 
+    With ``reserve_tokens=2`` this is bfcl-eval's OSS handler; with ``context_tokens=4096`` and
+    no reserve, the released API-Bank script's vLLM ``max_model_len=4096``.
+    """
+    if context_tokens is None:
+        return max_new_tokens
+    return max(1, min(max_new_tokens, context_tokens - prompt_tokens - reserve_tokens))
+
+
+class _LeftTruncation:
+    """Sizes each prompt's completion to the context; cuts an over-long prompt from the left
+    (the oldest history goes first) and counts it."""
+
+    config: GenerationConfig
+    context_tokens: int | None
     max_prompt_tokens: int | None
     truncated_prompts: int
+
+    def _set_context(self, model_limit: int | None) -> None:
+        limits = [n for n in (self.config.context_tokens, model_limit) if n]
+        self.context_tokens = min(limits) if limits else None
+        self.max_prompt_tokens = self.config.max_prompt_tokens or (
+            max(self.context_tokens - self.config.reserve_tokens - 1, 1) if self.context_tokens else None
+        )
+        self.truncated_prompts = 0
+
+    def _budget(self, ids: list[int]) -> int:
+        return new_token_budget(len(ids), self.config.max_new_tokens, self.context_tokens,
+                                self.config.reserve_tokens)
 
     def _fit(self, ids: list[int]) -> list[int]:
         if self.max_prompt_tokens is not None and len(ids) > self.max_prompt_tokens:
@@ -83,11 +122,7 @@ class HFGenerator(_LeftTruncation):
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device)
         self.model.eval()
-        limit = _context_limit(self.model.config)
-        self.max_prompt_tokens = self.config.max_prompt_tokens or (
-            max(limit - self.config.max_new_tokens, 1) if limit else None
-        )
-        self.truncated_prompts = 0
+        self._set_context(_context_limit(self.model.config))
 
     def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]:
         import torch
@@ -109,17 +144,20 @@ class HFGenerator(_LeftTruncation):
                 ids = prompts[i]
                 input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
                 attention[row, width - len(ids):] = 1
+            # One batch runs to its largest budget; each row keeps its own (greedy, so the
+            # same tokens as a run with that budget alone).
+            budgets = [self._budget(prompts[i]) for i in idx]
             with torch.inference_mode():
                 out = self.model.generate(
                     input_ids=input_ids.to(self.device),
                     attention_mask=attention.to(self.device),
-                    max_new_tokens=self.config.max_new_tokens,
+                    max_new_tokens=max(budgets),
                     do_sample=False,
                     pad_token_id=pad,
                 )
             new = out[:, width:].tolist()
             for row, i in enumerate(idx):
-                outputs[i] = self.tokenizer.decode(new[row], skip_special_tokens=True)
+                outputs[i] = self.tokenizer.decode(new[row][:budgets[row]], skip_special_tokens=True)
             bar.update(len(idx))
         bar.close()
         return outputs
@@ -136,17 +174,16 @@ class VLLMGenerator(_LeftTruncation):
         self.config = config or GenerationConfig()
         self.llm = LLM(model=str(model_path), **llm_kwargs)
         self.tokenizer = self.llm.get_tokenizer()
-        self.sampling = SamplingParams(
-            temperature=0.0, max_tokens=self.config.max_new_tokens, skip_special_tokens=True
-        )
+        self._sampling = SamplingParams
         model_config = getattr(getattr(self.llm, "llm_engine", None), "model_config", None)
-        limit = getattr(model_config, "max_model_len", None) or self.tokenizer.model_max_length
-        self.max_prompt_tokens = self.config.max_prompt_tokens or max(limit - self.config.max_new_tokens, 1)
-        self.truncated_prompts = 0
+        self._set_context(getattr(model_config, "max_model_len", None) or self.tokenizer.model_max_length)
 
     def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]:
-        prompts = [{"prompt_token_ids": self._fit(render_prompt_ids(self.tokenizer, c))} for c in conversations]
-        results = self.llm.generate(prompts, self.sampling, use_tqdm=self.config.progress)
+        ids = [self._fit(render_prompt_ids(self.tokenizer, c)) for c in conversations]
+        sampling = [self._sampling(temperature=0.0, max_tokens=self._budget(x), skip_special_tokens=True)
+                    for x in ids]
+        results = self.llm.generate([{"prompt_token_ids": x} for x in ids], sampling,
+                                    use_tqdm=self.config.progress)
         return [r.outputs[0].text for r in results]
 
 

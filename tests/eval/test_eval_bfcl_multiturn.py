@@ -6,13 +6,13 @@ import ast
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rest.eval import bfcl
+from rest.eval import bfcl, bfcl_prompts
 from rest.eval import bfcl_multiturn as mt
 from rest.eval.bfcl_reference import multi_turn_call
-from rest.formats import render_completion, render_tool_calls
+from rest.formats import render_completion, render_tool_calls, render_user
 
 DONE = render_completion("done", None, "All done.")
 
@@ -76,8 +76,10 @@ def test_execution_results_are_fed_back(base_cases):
     episode = mt.Episode(base_cases[0])
     episode.feed(render_tool_calls([{"name": "ls", "parameters": {}}]))
     user = episode.conversation()[1]["content"]
-    assert "<obs> You have made the tool call ls. Execution returns: " in user
+    # the handler names the executed call string, and asks for a reflection after the last result
+    assert "<obs> You have made the tool call ls(). Execution returns: " in user
     assert "document" in user.split("Execution returns:")[-1]  # the listing of the initial workspace
+    assert user.endswith(render_user(bfcl_prompts.AFTER_OBSERVATION))
     assert episode.calls == [[["ls()"]]]
     assert _cached_instances(episode.key)
     episode.close()
@@ -142,6 +144,7 @@ def test_payloads_are_inert(base_cases, tmp_path):
            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
            max_leaves=8), max_size=4))
+@example(name="cd", params={"\u00aa": None})  # an identifier Python folds to "a"
 def test_call_strings_are_only_literal_method_calls(name, params):
     methods = {"cd", "ls", "mkdir", "echo"}
     try:

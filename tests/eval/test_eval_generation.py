@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from rest.eval.generation import GenerationConfig, HFGenerator, load_generator, render_prompt_ids
+from rest.eval.generation import (
+    GenerationConfig,
+    HFGenerator,
+    load_generator,
+    new_token_budget,
+    render_prompt_ids,
+)
 
 
 def _conversations():
@@ -78,3 +84,50 @@ def test_missing_model_is_an_input_error(tmp_path, capsys, data_dir):
     assert main(["eval", "apibank", "--model", str(tmp_path / "nope"), "--output", str(tmp_path / "o")]) == 2
     assert "--model: cannot load" in capsys.readouterr().err
     assert not (tmp_path / "o" / "scores.json").exists()
+
+
+@pytest.mark.parametrize("prompt, cap, context, reserve, expected", [
+    (100, 4096, 4096, 0, 3996),     # API-Bank: max_model_len 4096 holds prompt + completion
+    (100, 4096, 40960, 2, 4096),    # BFCL on Qwen3: the 4096 cap
+    (6000, 4096, 8192, 2, 2190),    # BFCL on the tiny model's 8192 context: 8192 - 6000 - 2
+    (8191, 4096, 8192, 2, 1),       # never below one token
+    (100, 48, 8192, 2, 48),         # an explicit small cap (the default CPU run)
+    (100, 4096, None, 2, 4096),     # no known context: the cap
+])
+def test_new_token_budget_hand_worked(prompt, cap, context, reserve, expected):
+    assert new_token_budget(prompt, cap, context, reserve) == expected
+
+
+def test_each_prompt_gets_its_own_budget_in_one_batch(tiny_model_dir):
+    import torch
+
+    convs = _conversations()
+    gen = HFGenerator(str(tiny_model_dir), GenerationConfig(max_new_tokens=12, batch_size=3, progress=False))
+    assert gen.context_tokens == 8192  # the tiny model's declared context
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in gen.model.parameters():
+            p.normal_(0, 0.5)
+    gen.model.generation_config.eos_token_id = None  # run every row to its budget
+    lengths = [len(render_prompt_ids(gen.tokenizer, c)) for c in convs]
+    gen.context_tokens = max(lengths) + 2 + 3  # the longest prompt keeps 3 new tokens after the reserve
+    gen.config.reserve_tokens = 2
+    budgets = [min(12, gen.context_tokens - n - 2) for n in lengths]
+    assert min(budgets) == 3 and max(budgets) == 12
+    batched = gen.generate(convs)
+    alone = []
+    for conv, budget in zip(convs, budgets):
+        gen.context_tokens, gen.config.max_new_tokens = None, budget
+        alone.append(gen.generate([conv])[0])
+    assert batched == alone and all(batched)
+
+
+def test_benchmark_length_defaults():
+    """API-Bank: 4096 new tokens within a 4096-token context; BFCL: min(4096, context - prompt - 2)."""
+    from rest.cli import command_parser
+
+    parser = command_parser("eval")[0]
+    api = parser.parse_args(["apibank", "--model", "m", "--output", "o"])
+    assert (api.max_new_tokens, api.context_tokens, api.reserve_tokens) == (4096, 4096, 0)
+    bf = parser.parse_args(["bfcl", "--model", "m", "--output", "o"])
+    assert (bf.max_new_tokens, bf.context_tokens, bf.reserve_tokens) == (4096, None, 2)
