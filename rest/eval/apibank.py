@@ -9,14 +9,13 @@ overall figure is the micro-average over all 597 items.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rest.formats import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, json_lines, last_block
 from rest.io import InputError, iter_jsonl, read_json, require_keys
+from rest.parsers import apibank_calls, loads_bounded
 
 LEVELS = (1, 2, 3)
 #: Items per level in the ToolRL files (a check on the data, not an input).
@@ -42,13 +41,6 @@ def load_levels(data_dir: Path) -> dict[int, list[dict]]:
     return {level: load_level(data_dir, level) for level in LEVELS}
 
 
-def parse_calls(completion: Any) -> list[Any]:
-    """The parsed JSON lines of the last tool-call block (the whole text if there is none)."""
-    if not isinstance(completion, str):
-        return []
-    return json_lines(last_block(completion.strip(), TOOL_CALL_OPEN, TOOL_CALL_CLOSE))
-
-
 def is_correct(completion: Any, answer: dict | list) -> bool:
     """ToolRL's soft match; never raises.
 
@@ -61,10 +53,10 @@ def is_correct(completion: Any, answer: dict | list) -> bool:
             return False
         answer = answer[0]
     want_name, want_params = answer.get("name"), answer.get("parameters")
-    for call in parse_calls(completion):
+    for call in apibank_calls(completion):
         try:
             if isinstance(call, str):  # a JSON string holding a call is decoded once more
-                call = json.loads(call)
+                call = loads_bounded(call)
             if "name" not in call or "parameters" not in call:
                 name, params = want_name, call
             else:
@@ -156,5 +148,5 @@ def conversation(item: dict) -> list[dict]:
 
 __all__ = [
     "LEVELS", "LEVEL_SIZES", "ApiBankScores", "conversation", "is_correct", "load_levels",
-    "parse_calls", "read_predictions", "score_predictions", "select_items",
+    "read_predictions", "score_predictions", "select_items",
 ]

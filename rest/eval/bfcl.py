@@ -1,8 +1,8 @@
-"""BFCL v4 with the official ``bfcl-eval`` checker: prompts, decoding, scoring, the paper's columns.
+"""BFCL v4 with the official ``bfcl-eval`` checker: prompts, scoring, the paper's columns.
 
 The test data and checkers ship inside the installed ``bfcl-eval`` package. Prompts follow
-the ToolRL handler (SPEC §6) so train and test share one format; decoding reads the JSON
-lines of the last ``<tool_call>`` block. AST categories are scored by ``ast_checker``,
+the ToolRL handler (SPEC §6) so train and test share one format; calls are read by
+``rest.parsers.bfcl_calls``. AST categories are scored by ``ast_checker``,
 relevance and irrelevance by the no-call rule, multi-turn by ``multi_turn_checker``
 (see ``rest.eval.bfcl_multiturn``).
 """
@@ -24,15 +24,12 @@ from typing import Any
 
 from rest.formats import (
     BFCL_SINGLE_TURN_INSTRUCTION,
-    TOOL_CALL_CLOSE,
-    TOOL_CALL_OPEN,
     Turn,
-    json_lines,
-    last_block,
     render_history,
     render_system_prompt,
 )
 from rest.io import InputError
+from rest.parsers import bfcl_calls
 
 DATA_VERSION = "v4"
 #: A name registered in bfcl-eval's model table whose checker keeps dotted function names
@@ -207,25 +204,6 @@ def single_turn_conversation(case: Case) -> list[dict]:
 # --------------------------------------------------------------------------- decoding and scoring
 
 
-def decode_calls(completion: Any) -> list[tuple[str, dict]]:
-    """``(name, parameters)`` of the last tool-call block (SPEC §6). Never raises.
-
-    No ``<tool_call>`` means no calls; lines that fail to parse or lack a string ``name`` and
-    an object ``parameters`` are skipped, and so is the name ``None`` in any case.
-    """
-    if not isinstance(completion, str) or TOOL_CALL_OPEN not in completion:
-        return []
-    calls = []
-    for obj in json_lines(last_block(completion, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)):
-        if not isinstance(obj, dict):
-            continue
-        name, params = obj.get("name"), obj.get("parameters")
-        if not isinstance(name, str) or not isinstance(params, dict) or name.lower() == "none":
-            continue
-        calls.append((name, params))
-    return calls
-
-
 def ast_format(calls: list[tuple[str, dict]]) -> list[dict]:
     """The checker's shape: ``[{name: {param: value}}, ...]``."""
     return [{name: params} for name, params in calls]
@@ -242,7 +220,7 @@ def language_of(category: str):
 
 def score_single_turn(case: Case, completion: Any) -> dict:
     """``{"valid": bool, "error": str|None, "decoded": [...]}`` for one single-turn entry."""
-    calls = decode_calls(completion)
+    calls = bfcl_calls(completion)
     decoded = ast_format(calls)
     if case.category in RELEVANCE or case.category in IRRELEVANCE:
         has_call = bool(calls)

@@ -33,11 +33,11 @@ from typing import Any
 from rest.eval.bfcl import (
     Case,
     build_conversation,
-    decode_calls,
     history_turns,
     load_bfcl,
 )
 from rest.formats import BFCL_MULTI_TURN_INSTRUCTION, Turn, tool_result_text
+from rest.parsers import bfcl_calls
 
 #: bfcl-eval's own step limit per user turn (``MAXIMUM_STEP_LIMIT``).
 DEFAULT_MAX_STEPS_PER_TURN = 20
@@ -183,7 +183,7 @@ class Episode:
         """Take the model's output for the current step and advance."""
         self.outputs[-1].append(completion)
         self.turns.append(Turn("assistant", completion))
-        parsed = decode_calls(completion)
+        parsed = bfcl_calls(completion)
         if not parsed:  # no call ends the turn, as in bfcl-eval's prompting handler
             self._next_turn()
             return
