@@ -13,7 +13,8 @@ is kept exactly as released:
 
 All of them decode JSON through ``loads_bounded``, which refuses nesting deeper than
 ``MAX_JSON_DEPTH`` (no tool call nests that deep; deeper values made later writes and
-checkers overflow the stack, docs/method.md section 9).
+checkers overflow the stack, docs/method.md section 9). Decoded strings may hold lone
+surrogates (a ``"\\ud83d"`` escape); ``scrub`` makes a value safe to write and to tokenize.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ MAX_JSON_DEPTH = 100
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JSONTooDeep(ValueError):
@@ -107,3 +109,18 @@ def bfcl_calls(completion: Any) -> list[tuple[str, dict]]:
             continue
         calls.append((name, params))
     return calls
+
+
+def scrub(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD.
+
+    JSON may escape half a UTF-16 pair; Python decodes it into a string that UTF-8 cannot
+    encode, so writing it or tokenizing it would raise.
+    """
+    if isinstance(value, str):
+        return value if value.isascii() else _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v) for v in value]
+    return value

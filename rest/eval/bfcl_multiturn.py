@@ -37,7 +37,7 @@ from rest.eval.bfcl import (
     load_bfcl,
 )
 from rest.formats import BFCL_MULTI_TURN_INSTRUCTION, Turn, tool_result_text
-from rest.parsers import bfcl_calls
+from rest.parsers import bfcl_calls, scrub
 
 #: bfcl-eval's own step limit per user turn (``MAXIMUM_STEP_LIMIT``).
 DEFAULT_MAX_STEPS_PER_TURN = 20
@@ -200,7 +200,8 @@ class Episode:
         if strings:
             self.calls[-1].append([s for _, s in strings])
         for i, (name, _) in enumerate(parsed):
-            self.turns.append(Turn("tool", tool_result_text(name, results[i])))
+            # model text may hold lone surrogates, which the tokenizer cannot take
+            self.turns.append(Turn("tool", scrub(tool_result_text(name, str(results[i])))))
         self.steps += 1
         if self.steps > self.max_steps_per_turn:
             self.force_quit = True

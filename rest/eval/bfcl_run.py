@@ -15,6 +15,7 @@ from typing import Any
 
 from rest.eval import bfcl
 from rest.io import InputError, atomic_write_json, atomic_write_jsonl, iter_jsonl, require_keys
+from rest.parsers import scrub
 
 log = logging.getLogger("rest.eval")
 
@@ -98,7 +99,7 @@ def evaluate(
     seconds = time.time() - start
 
     counts = bfcl.tally(results)
-    atomic_write_jsonl(Path(output) / "results.jsonl", results)
+    atomic_write_jsonl(Path(output) / "results.jsonl", scrub(results))
     scores = {
         "benchmark": "bfcl",
         "categories": bfcl.category_percentages(counts),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -62,13 +65,57 @@ for depth in range(980, 996):
 
 
 def test_deeply_nested_call_is_scored_wrong_and_written(tmp_path):
-    import os
-    import subprocess
-    import sys
-
     proc = subprocess.run([sys.executable, "-c", _NESTED_SWEEP, str(tmp_path)], capture_output=True, text=True,
-                          env=os.environ, timeout=300)
+                          env=os.environ, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for depth in range(980, 996):
         (row,) = _rows(tmp_path / str(depth))
         assert row["valid"] is False and row["decoded"] == []
+
+
+class TokenizingGenerator(ScriptedGenerator):
+    """A scripted generator that tokenizes every prompt, as a real backend does first."""
+
+    def __init__(self, texts, tokenizer):
+        super().__init__("")
+        self.texts, self.tokenizer = list(texts), tokenizer
+
+    def generate(self, conversations, desc="generate"):
+        from rest.eval.generation import render_prompt_ids
+
+        for c in conversations:
+            render_prompt_ids(self.tokenizer, c)
+        self.prompts.extend(conversations)
+        return [self.texts.pop(0) if self.texts else "<response> done </response>" for _ in conversations]
+
+
+SURROGATE = "\\ud83d"  # the six characters of a JSON escape for half an emoji
+
+
+def test_lone_surrogate_in_a_single_turn_call_is_written(scripted, tmp_path):
+    scripted('<tool_call>\n{"name": "calculate_triangle_area", "parameters": {"base": "' + SURROGATE + '"}}\n'
+             "</tool_call>")
+    assert _bfcl(tmp_path / "o", "simple_python") == 0
+    (row,) = _rows(tmp_path / "o")
+    assert row["valid"] is False and row["decoded"] == [{"calculate_triangle_area": {"base": "\ufffd"}}]
+
+
+def test_lone_surrogate_in_multi_turn_is_echoed_safely(monkeypatch, tmp_path, tiny_tokenizer):
+    texts = [
+        # a rejected name is echoed in the observation
+        '<tool_call>\n{"name": "ls' + SURROGATE + '", "parameters": {}}\n</tool_call>',
+        # an executed call stores it in the backend, and reading it back returns it
+        '<tool_call>\n{"name": "touch", "parameters": {"file_name": "x.txt"}}\n</tool_call>',
+        '<tool_call>\n{"name": "echo", "parameters": {"content": "a' + SURROGATE + '", "file_name": "x.txt"}}\n'
+        "</tool_call>",
+        '<tool_call>\n{"name": "cat", "parameters": {"file_name": "x.txt"}}\n</tool_call>',
+    ]
+    gen = TokenizingGenerator(texts, tiny_tokenizer)
+    monkeypatch.setattr(generation, "load_generator", lambda *a, **k: gen)
+    assert _bfcl(tmp_path / "o", "multi_turn_base") == 0
+    (row,) = _rows(tmp_path / "o")
+    assert row["valid"] is False and row["rejected_calls"] == 1
+    last_prompt = gen.prompts[4][1]["content"]
+    assert "You have made the tool call ls\ufffd. Execution returns: Error" in last_prompt
+    assert '{"file_content": "a\\ud83d"}' in last_prompt  # bfcl-eval returns results as escaped JSON
+    last_prompt.encode("utf-8")
