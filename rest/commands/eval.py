@@ -6,7 +6,8 @@
   rest eval bfcl --predictions FILE.jsonl
 
 With --model, the output folder gets the per-entry file (API-Bank: predictions.jsonl; BFCL:
-results.jsonl) and scores.json, written last. With --predictions, one JSON object of
+results.jsonl) and scores.json, written last. Completions are appended to generations.jsonl
+as they are made; a rerun with the same model, prompts and settings continues from them. With --predictions, one JSON object of
 percentages goes to stdout and everything else to stderr.
 """
 
@@ -16,12 +17,9 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
-from rest.io import InputError, atomic_write_json, atomic_write_jsonl, resolve_data_dir
-
-log = logging.getLogger("rest.eval")
+from rest.io import InputError, resolve_data_dir
 
 
 def _positive(value: str) -> int:
@@ -69,16 +67,11 @@ def run(args) -> int:
     return _bfcl(args)
 
 
-def _generator(args):
-    from rest.eval.generation import GenerationConfig, load_generator
+def _config(args):
+    from rest.eval.generation import GenerationConfig
 
-    config = GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-                              max_prompt_tokens=args.max_prompt_tokens)
-    return load_generator(args.backend, args.model, config)
-
-
-def _run_info(args) -> dict:
-    return {"model": str(args.model), "backend": args.backend, "max_new_tokens": args.max_new_tokens}
+    return GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+                            max_prompt_tokens=args.max_prompt_tokens)
 
 
 # --------------------------------------------------------------------------- API-Bank
@@ -87,31 +80,14 @@ def _run_info(args) -> dict:
 def _apibank(args) -> int:
     from rest.eval import apibank
 
-    levels = apibank.load_levels(resolve_data_dir(args.data_dir))
+    data_dir = resolve_data_dir(args.data_dir)
     if args.predictions is not None:
+        levels = apibank.load_levels(data_dir)
         rows = apibank.read_predictions(args.predictions, levels)
         scores, _ = apibank.score_predictions(rows, levels)
         print(json.dumps(scores.short()))
         return 0
-
-    items = apibank.select_items(levels, args.limit)
-    generator = _generator(args)
-    start = time.time()
-    completions = generator.generate([apibank.conversation(item) for _, _, item in items], desc="API-Bank")
-    seconds = time.time() - start
-    predictions = [{"level": lv, "index": i, "completion": text} for (lv, i, _), text in zip(items, completions)]
-    scores, rows = apibank.score_predictions(predictions, levels)
-    for p, r in zip(predictions, rows):
-        p["correct"] = r["correct"]
-    atomic_write_jsonl(args.output / "predictions.jsonl", predictions)
-    result = {"benchmark": "apibank", "metrics": scores.metrics(), "counts": scores.counts(),
-              "limit": args.limit, **_run_info(args), "truncated_prompts": generator.truncated_prompts,
-              "generation_seconds": round(seconds, 1)}
-    if args.limit is not None:
-        # Accuracies stay over the full level files, so a limited run is a lower bound.
-        result["note"] = "limited run: items not generated count as wrong"
-    atomic_write_json(args.output / "scores.json", result)
-    log.info("API-Bank: %s", json.dumps(scores.short()))
+    apibank.evaluate(args.model, args.output, data_dir, backend=args.backend, config=_config(args), limit=args.limit)
     return 0
 
 
@@ -124,7 +100,6 @@ def _bfcl(args) -> int:
     if args.predictions is not None:
         print(json.dumps(bfcl_run.score_predictions(args.predictions)))
         return 0
-    generator = _generator(args)
-    bfcl_run.evaluate(generator, args.output, args.categories, limit_per_category=args.limit_per_category,
-                      max_steps_per_turn=args.max_steps_per_turn, run_info=_run_info(args))
+    bfcl_run.evaluate(args.model, args.output, args.categories, backend=args.backend, config=_config(args),
+                      limit_per_category=args.limit_per_category, max_steps_per_turn=args.max_steps_per_turn)
     return 0

@@ -9,13 +9,24 @@ overall figure is the micro-average over all 597 items.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rest.io import InputError, iter_jsonl, read_json, require_keys
-from rest.parsers import apibank_calls, loads_bounded
+from rest.io import (
+    InputError,
+    atomic_write_json,
+    atomic_write_jsonl,
+    iter_jsonl,
+    read_json,
+    require_keys,
+)
+from rest.parsers import apibank_calls, loads_bounded, scrub
+
+log = logging.getLogger("rest.eval")
 
 LEVELS = (1, 2, 3)
 #: Items per level in the ToolRL files (a check on the data, not an input).
@@ -146,7 +157,39 @@ def conversation(item: dict) -> list[dict]:
     return [{"role": "system", "content": item["system"]}, {"role": "user", "content": item["user"]}]
 
 
+def evaluate(model: str, output: Path, data_dir: Path, *, backend: str = "hf", config=None,
+             limit: int | None = None) -> dict:
+    """Generate and score the levels' items; write ``predictions.jsonl`` and ``scores.json``.
+
+    Completions are kept in the output's generation journal as they are made, so a rerun
+    after a crash continues (``rest.eval.journal``). Returns the scores.
+    """
+    from rest.eval import generation
+    from rest.eval.journal import fingerprint, open_journal, prepare_output
+
+    output = prepare_output(output)
+    levels = load_levels(data_dir)
+    items = select_items(levels, limit)
+    config = config or generation.GenerationConfig()
+    generator = open_journal(generation.load_generator(backend, model, config), output,
+                             fingerprint(model, backend, config))
+    completions = generator.generate([conversation(item) for _, _, item in items], desc="API-Bank")
+    predictions = [{"level": lv, "index": i, "completion": text} for (lv, i, _), text in zip(items, completions)]
+    scores, rows = score_predictions(predictions, levels)
+    for p, r in zip(predictions, rows):
+        p["correct"] = r["correct"]
+    atomic_write_jsonl(output / "predictions.jsonl", scrub(predictions))
+    result = {"benchmark": "apibank", "metrics": scores.metrics(), "counts": scores.counts(),
+              "limit": limit, **generator.run_info(model, backend)}
+    if limit is not None:
+        # Accuracies stay over the full level files, so a limited run is a lower bound.
+        result["note"] = "limited run: items not generated count as wrong"
+    atomic_write_json(output / "scores.json", result)
+    log.info("API-Bank: %s", json.dumps(scores.short()))
+    return result
+
+
 __all__ = [
-    "LEVELS", "LEVEL_SIZES", "ApiBankScores", "conversation", "is_correct", "load_levels",
+    "LEVELS", "LEVEL_SIZES", "ApiBankScores", "conversation", "evaluate", "is_correct", "load_levels",
     "read_predictions", "score_predictions", "select_items",
 ]

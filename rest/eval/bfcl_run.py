@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from rest.eval import bfcl
+from rest.eval import bfcl, generation
+from rest.eval.generation import GenerationConfig
+from rest.eval.journal import fingerprint, open_journal, prepare_output
 from rest.io import InputError, atomic_write_json, atomic_write_jsonl, iter_jsonl, require_keys
 from rest.parsers import scrub
 
@@ -57,24 +57,29 @@ def score_predictions(path: Path) -> dict[str, float]:
 
 
 def evaluate(
-    generator,
+    model: str,
     output: Path,
     categories: Sequence[str],
     *,
+    backend: str = "hf",
+    config: GenerationConfig | None = None,
     limit_per_category: int | None = None,
     max_steps_per_turn: int | None = None,
-    run_info: Mapping[str, Any] = (),
 ) -> dict:
     """Generate and score every entry of ``categories``; write ``results.jsonl`` and ``scores.json``.
 
-    ``run_info`` (model, backend, generation settings) is recorded in ``scores.json``.
-    Returns the scores.
+    Completions are kept in the output's generation journal as they are made, so a rerun
+    after a crash continues (``rest.eval.journal``). Returns the scores.
     """
     from rest.eval import bfcl_multiturn as mt
 
+    output = prepare_output(output)
     categories = bfcl.expand_categories(categories)
+    config = config or GenerationConfig()
     cases = {c: bfcl.load_cases(c, limit_per_category) for c in categories}
-    start = time.time()
+    max_steps = max_steps_per_turn or mt.DEFAULT_MAX_STEPS_PER_TURN
+    current = fingerprint(model, backend, config, bfcl.versions())
+    generator = open_journal(generation.load_generator(backend, model, config), output, current)
     results: list[dict] = []
 
     single = [case for c in categories if c in bfcl.SINGLE_TURN for case in cases[c]]
@@ -86,7 +91,6 @@ def evaluate(
                             "error": verdict["error"], "completion": text, "decoded": verdict["decoded"]})
 
     multi = [case for c in categories if c in bfcl.MULTI_TURN for case in cases[c]]
-    max_steps = max_steps_per_turn or mt.DEFAULT_MAX_STEPS_PER_TURN
     rejected = 0
     if multi:
         for episode in mt.play(multi, generator, max_steps):
@@ -96,10 +100,9 @@ def evaluate(
                             "error": verdict["error"], "error_type": verdict["error_type"],
                             "completions": episode.outputs, "executed_calls": episode.calls,
                             "rejected_calls": episode.rejected, "force_quit": episode.force_quit})
-    seconds = time.time() - start
 
     counts = bfcl.tally(results)
-    atomic_write_jsonl(Path(output) / "results.jsonl", scrub(results))
+    atomic_write_jsonl(output / "results.jsonl", scrub(results))
     scores = {
         "benchmark": "bfcl",
         "categories": bfcl.category_percentages(counts),
@@ -110,10 +113,8 @@ def evaluate(
         "limit_per_category": limit_per_category,
         "max_steps_per_turn": max_steps,
         "rejected_calls": rejected,
-        **dict(run_info),
-        "truncated_prompts": generator.truncated_prompts,
-        "generation_seconds": round(seconds, 1),
+        **generator.run_info(model, backend),
     }
-    atomic_write_json(Path(output) / "scores.json", scores)
+    atomic_write_json(output / "scores.json", scores)
     log.info("BFCL: %s", json.dumps(scores["metrics"] or scores["categories"]))
     return scores

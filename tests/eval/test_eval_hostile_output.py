@@ -21,9 +21,12 @@ class ScriptedGenerator:
         self.truncated_prompts = 0
         self.prompts: list = []
 
-    def generate(self, conversations, desc="generate"):
+    def generate(self, conversations, desc="generate", on_batch=None):
         self.prompts.extend(conversations)
-        return [self.text for _ in conversations]
+        texts = [self.text for _ in conversations]
+        if on_batch is not None:
+            on_batch(list(range(len(texts))), texts)
+        return texts
 
 
 @pytest.fixture
@@ -52,7 +55,7 @@ import sys
 from rest.eval import generation
 class Deep:
     truncated_prompts = 0
-    def generate(self, conversations, desc=""):
+    def generate(self, conversations, desc="", on_batch=None):
         deep = "[" * depth + "]" * depth
         return ['<tool_call>\\n{"name": "f", "parameters": {"base": ' + deep + '}}\\n</tool_call>'] * len(conversations)
 generation.load_generator = lambda *a, **k: Deep()
@@ -80,13 +83,16 @@ class TokenizingGenerator(ScriptedGenerator):
         super().__init__("")
         self.texts, self.tokenizer = list(texts), tokenizer
 
-    def generate(self, conversations, desc="generate"):
+    def generate(self, conversations, desc="generate", on_batch=None):
         from rest.eval.generation import render_prompt_ids
 
         for c in conversations:
             render_prompt_ids(self.tokenizer, c)
         self.prompts.extend(conversations)
-        return [self.texts.pop(0) if self.texts else "<response> done </response>" for _ in conversations]
+        texts = [self.texts.pop(0) if self.texts else "<response> done </response>" for _ in conversations]
+        if on_batch is not None:
+            on_batch(list(range(len(texts))), texts)
+        return texts
 
 
 SURROGATE = "\\ud83d"  # the six characters of a JSON escape for half an emoji
