@@ -13,6 +13,7 @@ import contextlib
 import copy
 import importlib.metadata
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -68,6 +69,18 @@ def _default_project_root() -> Path:
     return Path(tempfile.gettempdir()) / "rest-bfcl-root"
 
 
+@contextlib.contextmanager
+def _signal_handlers_kept():
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):  # only the main thread may set handlers
+            for sig, handler in saved.items():
+                if handler is not None:  # None: set outside Python, cannot be restored
+                    signal.signal(sig, handler)
+
+
 @lru_cache(maxsize=1)
 def load_bfcl() -> SimpleNamespace:
     """Import bfcl-eval with ``BFCL_PROJECT_ROOT`` on a writable folder (it writes there at import)."""
@@ -75,8 +88,9 @@ def load_bfcl() -> SimpleNamespace:
         root = Path(os.environ.get("BFCL_PROJECT_ROOT") or _default_project_root())
         root.mkdir(parents=True, exist_ok=True)
         os.environ["BFCL_PROJECT_ROOT"] = str(root)
-    # Its import chain prints; keep stdout clean for --predictions.
-    with contextlib.redirect_stdout(sys.stderr):
+    # Its import chain prints (keep stdout clean for --predictions) and installs SIGTERM and
+    # SIGINT handlers (qwen-agent's); ours come back, so a kill still stops an evaluation.
+    with contextlib.redirect_stdout(sys.stderr), _signal_handlers_kept():
         from bfcl_eval.constants.default_prompts import (
             DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC,
         )

@@ -12,6 +12,12 @@ message is bfcl-eval's own "I have updated some more functions..." text. One dep
 step whose calls were all rejected is answered with error observations, but the checker
 sees it as a step without calls (bfcl-eval would have ``eval``-ed the text and failed).
 
+Execution and scoring run in a worker process (``rest.eval.bfcl_worker``): a call's
+arguments are checked against per-method limits first, a call that still overruns its time
+limit is answered with an error (and not passed to the checker), the worker is restarted
+and every open episode replays its executed calls into the new one, so it goes on from the
+same state. An entry whose scoring overruns is scored wrong.
+
 bfcl-eval caches backend instances in its module globals, keyed by a model name and the
 entry id. Every episode and every scoring uses a fresh key and removes its instances
 afterwards, so an entry scored twice in one process starts from its initial state each time.
@@ -19,13 +25,10 @@ afterwards, so an entry scored twice in one process starts from its initial stat
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import itertools
 import keyword
 import math
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +38,15 @@ from rest.eval.bfcl import (
     build_conversation,
     history_turns,
     load_bfcl,
+)
+from rest.eval.bfcl_worker import (
+    CALL_TIMEOUT,
+    SCORE_TIMEOUT,
+    BackendWorker,
+    LimitExceeded,
+    WorkerTimeout,
+    check_limits,
+    shared_worker,
 )
 from rest.formats import BFCL_MULTI_TURN_INSTRUCTION, Turn, tool_result_text
 from rest.parsers import bfcl_calls, scrub
@@ -50,13 +62,12 @@ def fresh_key(kind: str) -> str:
     return f"rest_{kind}_{os.getpid()}_{next(_keys)}"
 
 
-def release(key: str) -> int:
+def release(key: str, worker: BackendWorker | None = None) -> int:
     """Drop every backend instance bfcl-eval cached under ``key``; returns how many."""
-    store = vars(load_bfcl().multi_turn_utils)
-    stale = [name for name in store if name.startswith(key + "_")]
-    for name in stale:
-        del store[name]
-    return len(stale)
+    try:
+        return (worker or shared_worker()).request("release", key)
+    except WorkerTimeout:
+        return 0  # the killed worker took them along
 
 
 # --------------------------------------------------------------------------- safe call strings
@@ -86,18 +97,11 @@ def _check_literal(value: Any, path: str) -> None:
     raise RejectedCall(f"argument {path} is not a JSON value")
 
 
-def public_methods(instances: dict[str, Any]) -> set[str]:
-    """Public method names of the entry's backend instances (what bfcl-eval dispatches)."""
-    names = set()
-    for obj in instances.values():
-        for name, _ in inspect.getmembers(obj, predicate=inspect.ismethod):
-            if not name.startswith("_"):
-                names.add(name)
-    return names
+def call_string(name: Any, params: Any, methods) -> str:
+    """``method(key=literal, ...)`` from a parsed call, or ``RejectedCall`` saying why.
 
-
-def call_string(name: Any, params: Any, methods: set[str]) -> str:
-    """``method(key=literal, ...)`` from a parsed call, or ``RejectedCall`` saying why."""
+    ``methods`` holds the backends' public method names; a mapping to their class names
+    also checks the arguments against the per-method limits."""
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise RejectedCall(f"{name!r} is not a valid function name")
     if name not in methods:
@@ -110,6 +114,11 @@ def call_string(name: Any, params: Any, methods: set[str]) -> str:
             raise RejectedCall(f"{key!r} is not a valid parameter name")
         _check_literal(value, key)
         args.append(f"{key}={value!r}")
+    if isinstance(methods, dict):
+        try:
+            check_limits(methods[name], name, params)
+        except LimitExceeded as e:
+            raise RejectedCall(str(e)) from None
     return f"{name}({', '.join(args)})"
 
 
@@ -128,8 +137,12 @@ class Episode:
     #: Executed call strings, per turn, per step that had calls (what the checker replays).
     calls: list[list[list[str]]] = field(default_factory=list)
     rejected: int = 0
+    #: Calls stopped at the time limit (answered with an error, not passed to the checker).
+    timed_out: int = 0
     force_quit: bool = False
     done: bool = False
+    worker: BackendWorker | None = None
+    call_timeout: float = CALL_TIMEOUT
 
     def __post_init__(self):
         entry = self.case.prompt_entry
@@ -138,19 +151,51 @@ class Episode:
         self.extra_system: list[str] = []
         self.turn_index = -1
         self.steps = 0
-        self.instances = self._execute([])[1]
-        self.methods = public_methods(self.instances)
+        self.worker = self.worker or shared_worker()
+        #: Every call string executed so far, in order: what a fresh worker replays.
+        self.history: list[str] = []
+        self._generation = None
+        #: Public method name -> backend class name.
+        self.methods: dict[str, str] = {}
+        self.methods = self._execute([])[1]
         self._next_turn()
 
-    # bfcl-eval's executor, with our fresh key in place of a model name
-    def _execute(self, call_strings: list[str]):
+    def _request(self, calls: list[str], timeout: float):
+        """bfcl-eval's executor in the worker, with our fresh key in place of a model name.
+
+        If the worker was restarted since this episode last ran, its executed calls are
+        replayed first, so the backends are in the state the episode left them in."""
+        if self.history and (self._generation != self.worker.generation or not self.worker.alive):
+            self._send(self.history, self.call_timeout * (len(self.history) + 1))
+        out = self._send(calls, timeout)
+        self._generation = self.worker.generation
+        return out
+
+    def _send(self, calls: list[str], timeout: float):
         entry = self.case.checker_entry
-        bf = load_bfcl()
-        with contextlib.redirect_stdout(sys.stderr):
-            return bf.multi_turn_utils.execute_multi_turn_func_call(
-                call_strings, entry.get("initial_config", {}), entry["involved_classes"], self.key,
-                entry["id"], long_context="long_context" in self.case.category, is_evaL_run=False,
-            )
+        entry = {"id": entry["id"], "involved_classes": entry["involved_classes"],
+                 "initial_config": entry.get("initial_config", {})}
+        return self.worker.request("execute", self.key, entry, calls, "long_context" in self.case.category,
+                                   timeout=timeout)
+
+    def _execute(self, calls: list[str]) -> tuple[list[str], dict[str, str], list[str]]:
+        """Run calls one at a time: their results, the backends' methods, and the calls that ran.
+
+        A call that overruns the time limit is answered with an error and left out of what ran."""
+        if not calls:
+            results, methods = self._request([], self.call_timeout)
+            return results, methods, []
+        results, methods, ran = [], self.methods, []
+        for call in calls:
+            try:
+                (result,), methods = self._request([call], self.call_timeout)
+                self.history.append(call)
+                ran.append(call)
+            except WorkerTimeout as e:
+                self.timed_out += 1
+                result = f"Error during execution: {e}"
+            results.append(result)
+        return results, methods, ran
 
     def _next_turn(self) -> None:
         questions = self.case.prompt_entry["question"]
@@ -174,7 +219,8 @@ class Episode:
     def close(self) -> None:
         """End the episode and drop its backend instances (also for an episode abandoned early)."""
         self.done = True
-        release(self.key)
+        if self._generation == self.worker.generation and self.worker.alive:
+            release(self.key, self.worker)  # a killed worker took them along
 
     def conversation(self) -> list[dict]:
         return build_conversation(self.functions, self.turns, self.extra_system)
@@ -194,11 +240,11 @@ class Episode:
             except RejectedCall as e:
                 self.rejected += 1
                 results[i] = f"Error during execution: {e}"
-        executed, self.instances = self._execute([s for _, s in strings])
+        executed, _, ran = self._execute([s for _, s in strings])
         for (i, _), result in zip(strings, executed):
             results[i] = result
-        if strings:
-            self.calls[-1].append([s for _, s in strings])
+        if ran:  # what the checker replays; a call stopped at the time limit did not run
+            self.calls[-1].append(ran)
         for i, (name, _) in enumerate(parsed):
             # model text may hold lone surrogates, which the tokenizer cannot take
             self.turns.append(Turn("tool", scrub(tool_result_text(name, str(results[i])))))
@@ -225,21 +271,24 @@ def play(cases: Sequence[Case], generator, max_steps_per_turn: int = DEFAULT_MAX
 # --------------------------------------------------------------------------- scoring
 
 
-def score_multi_turn(case: Case, calls_per_turn: list[list[list[str]]]) -> dict:
-    """bfcl-eval's verdict for one entry from its executed call strings. Never raises."""
+def score_multi_turn(case: Case, calls_per_turn: list[list[list[str]]], worker: BackendWorker | None = None,
+                     timeout: float = SCORE_TIMEOUT) -> dict:
+    """bfcl-eval's verdict for one entry from its executed call strings. Never raises.
+
+    The checker runs in the worker; one that takes longer than ``timeout`` seconds is
+    stopped and the entry scored wrong."""
     ground_truth = case.answer
     if len(calls_per_turn) != len(ground_truth):
         return {"valid": False, "error": f"force-terminated: {len(calls_per_turn)} of {len(ground_truth)} turns played",
                 "error_type": "multi_turn:force_terminated"}
-    key = fresh_key("score")
-    bf = load_bfcl()
     try:
-        with contextlib.redirect_stdout(sys.stderr):
-            result = bf.multi_turn_checker(calls_per_turn, ground_truth, case.checker_entry, case.category, key)
-    except Exception as e:  # noqa: BLE001 - the checker asserts on some inputs
-        return {"valid": False, "error": f"checker error: {type(e).__name__}: {e}", "error_type": "checker_error"}
-    finally:
-        release(key)
+        result = (worker or shared_worker()).request(
+            "score", fresh_key("score"), calls_per_turn, ground_truth, case.checker_entry, case.category,
+            timeout=timeout)
+    except WorkerTimeout as e:
+        return {"valid": False, "error": f"checker {e}", "error_type": "multi_turn:checker_timeout"}
+    except RuntimeError as e:  # the checker asserts on some inputs
+        return {"valid": False, "error": f"checker error: {e}", "error_type": "checker_error"}
     if result.get("valid"):
         return {"valid": True, "error": None, "error_type": None}
     return {"valid": False, "error": result.get("error_message"), "error_type": result.get("error_type")}

@@ -91,15 +91,17 @@ def evaluate(
                             "error": verdict["error"], "completion": text, "decoded": verdict["decoded"]})
 
     multi = [case for c in categories if c in bfcl.MULTI_TURN for case in cases[c]]
-    rejected = 0
+    rejected = timed_out = 0
     if multi:
         for episode in mt.play(multi, generator, max_steps):
             verdict = mt.score_multi_turn(episode.case, episode.calls)
             rejected += episode.rejected
+            timed_out += episode.timed_out
             results.append({"id": episode.case.id, "category": episode.case.category, "valid": verdict["valid"],
                             "error": verdict["error"], "error_type": verdict["error_type"],
                             "completions": episode.outputs, "executed_calls": episode.calls,
-                            "rejected_calls": episode.rejected, "force_quit": episode.force_quit})
+                            "rejected_calls": episode.rejected, "timed_out_calls": episode.timed_out,
+                            "force_quit": episode.force_quit})
 
     counts = bfcl.tally(results)
     atomic_write_jsonl(output / "results.jsonl", scrub(results))
@@ -113,6 +115,7 @@ def evaluate(
         "limit_per_category": limit_per_category,
         "max_steps_per_turn": max_steps,
         "rejected_calls": rejected,
+        "timed_out_calls": timed_out,
         **generator.run_info(model, backend),
     }
     atomic_write_json(output / "scores.json", scores)
