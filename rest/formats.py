@@ -193,20 +193,6 @@ def last_block(text: str, open_tag: str, close_tag: str) -> str:
     return rest if end < 0 else rest[:end]
 
 
-def json_lines(block: str) -> list[Any]:
-    """``json.loads`` of each non-blank line, skipping lines that fail. Never raises."""
-    out = []
-    for line in block.strip().split("\n"):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            out.append(json.loads(line))
-        except (ValueError, RecursionError):
-            continue
-    return out
-
-
 @dataclass
 class ParsedCompletion:
     """The parts of a completion; any part may be missing (None)."""

@@ -9,7 +9,6 @@ ground truth has no call. Nothing here raises on model output.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from rest.formats import (
     TOOL_CALL_CLOSE,
     TOOL_CALL_OPEN,
 )
+from rest.parsers import rlla_calls
 
 DEFAULT_HORIZON = 150
 
@@ -162,11 +162,6 @@ def multiset_jaccard(a: list, b: list) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _call_block_lines(text: str) -> list[str]:
-    # The released code splits on the first <tool_call>, so a second opening tag ends the block.
-    return text.split(TOOL_CALL_OPEN)[1].split(TOOL_CALL_CLOSE)[0].strip().split("\n")
-
-
 def tool_call_score(gt_calls: list[Any], pd_calls: list[Any]) -> tuple[float, float]:
     """Eq. 12-13: the matching score and its maximum, before scaling to the reward range.
 
@@ -202,10 +197,10 @@ def correctness_reward(completion: str, ground_truth: str, ranges: RewardRanges)
     try:
         # A ground truth that does not parse crashes the released code; training data is
         # validated upstream, so here it simply scores the minimum.
-        gt_calls = [json.loads(line) for line in _call_block_lines(ground_truth)]
+        gt_calls = rlla_calls(ground_truth)
         if not isinstance(completion, str) or TOOL_CALL_OPEN not in completion or TOOL_CALL_CLOSE not in completion:
             return ranges.cor_min
-        pd_calls = [json.loads(line) for line in _call_block_lines(completion)]
+        pd_calls = rlla_calls(completion)
         if gt_calls == pd_calls:
             return ranges.cor_max
         score, local_max = tool_call_score(gt_calls, pd_calls)

@@ -7,8 +7,9 @@
   rest eval bfcl --show-prompts [--categories ...]   # prompts only: no model, nothing generated
 
 With --model, the output folder gets the per-entry file (API-Bank: predictions.jsonl; BFCL:
-results.jsonl) and scores.json, written last. With --predictions, one JSON object of
-percentages goes to stdout and everything else to stderr.
+results.jsonl) and scores.json, written last. Completions are appended to generations.jsonl
+as they are made; a rerun with the same model, prompts and settings continues from them.
+With --predictions, one JSON object of percentages goes to stdout and everything else to stderr.
 """
 
 from __future__ import annotations
@@ -17,19 +18,9 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
-from rest.io import (
-    InputError,
-    atomic_write_json,
-    atomic_write_jsonl,
-    iter_jsonl,
-    require_keys,
-    resolve_data_dir,
-)
-
-log = logging.getLogger("rest.eval")
+from rest.io import InputError, resolve_data_dir
 
 
 def _positive(value: str) -> int:
@@ -90,19 +81,12 @@ def run(args) -> int:
     return _bfcl(args)
 
 
-def _generator(args):
-    from rest.eval.generation import GenerationConfig, load_generator
+def _config(args):
+    from rest.eval.generation import GenerationConfig
 
-    config = GenerationConfig(max_new_tokens=args.max_new_tokens, context_tokens=args.context_tokens,
-                              reserve_tokens=args.reserve_tokens, batch_size=args.batch_size,
-                              max_prompt_tokens=args.max_prompt_tokens)
-    return load_generator(args.backend, args.model, config)
-
-
-def _run_info(args, generator, seconds: float) -> dict:
-    return {"model": str(args.model), "backend": args.backend, "max_new_tokens": args.max_new_tokens,
-            "context_tokens": generator.context_tokens, "reserve_tokens": args.reserve_tokens,
-            "truncated_prompts": generator.truncated_prompts, "generation_seconds": round(seconds, 1)}
+    return GenerationConfig(max_new_tokens=args.max_new_tokens, context_tokens=args.context_tokens,
+                            reserve_tokens=args.reserve_tokens, batch_size=args.batch_size,
+                            max_prompt_tokens=args.max_prompt_tokens)
 
 
 # --------------------------------------------------------------------------- API-Bank
@@ -111,130 +95,31 @@ def _run_info(args, generator, seconds: float) -> dict:
 def _apibank(args) -> int:
     from rest.eval import apibank
 
-    levels = apibank.load_levels(resolve_data_dir(args.data_dir))
+    data_dir = resolve_data_dir(args.data_dir)
     if args.predictions is not None:
+        levels = apibank.load_levels(data_dir)
         rows = apibank.read_predictions(args.predictions, levels)
         scores, _ = apibank.score_predictions(rows, levels)
         print(json.dumps(scores.short()))
         return 0
-
-    items = apibank.select_items(levels, args.limit)
-    generator = _generator(args)
-    start = time.time()
-    completions = generator.generate([apibank.conversation(item) for _, _, item in items], desc="API-Bank")
-    seconds = time.time() - start
-    predictions = [{"level": lv, "index": i, "completion": text} for (lv, i, _), text in zip(items, completions)]
-    scores, rows = apibank.score_predictions(predictions, levels)
-    for p, r in zip(predictions, rows):
-        p["correct"] = r["correct"]
-    atomic_write_jsonl(args.output / "predictions.jsonl", predictions)
-    result = {"benchmark": "apibank", "metrics": scores.metrics(), "counts": scores.counts(),
-              "limit": args.limit, **_run_info(args, generator, seconds)}
-    if args.limit is not None:
-        # Accuracies stay over the full level files, so a limited run is a lower bound.
-        result["note"] = "limited run: items not generated count as wrong"
-    atomic_write_json(args.output / "scores.json", result)
-    log.info("API-Bank: %s", json.dumps(scores.short()))
+    apibank.evaluate(args.model, args.output, data_dir, backend=args.backend, config=_config(args), limit=args.limit)
     return 0
 
 
 # --------------------------------------------------------------------------- BFCL
 
 
-def _read_bfcl_predictions(path: Path) -> list[dict]:
-    from rest.eval import bfcl
-
-    rows, seen = [], {}
-    for where, row in iter_jsonl(path):
-        require_keys(row, {"id": str, "completion": str}, where)
-        category = bfcl.category_of(row["id"])
-        if category in bfcl.MULTI_TURN:
-            raise InputError(f"{where}: {row['id']} is multi-turn; --predictions scores single-turn "
-                             "completions only (multi-turn needs the model in the loop)")
-        if category not in bfcl.SINGLE_TURN:
-            raise InputError(f"{where}: id {row['id']!r} names no BFCL category we score")
-        if row["id"] in seen:
-            raise InputError(f"{where}: duplicate id {row['id']} (first at {seen[row['id']]})")
-        seen[row["id"]] = where
-        rows.append(row)
-    return rows
-
-
-def score_bfcl_predictions(path: Path) -> dict[str, float]:
-    """Per-category accuracy (%) of single-turn raw completions; unknown ids are an error."""
-    from rest.eval import bfcl
-
-    rows = _read_bfcl_predictions(path)
-    by_category: dict[str, dict] = {}
-    for r in rows:
-        by_category.setdefault(bfcl.category_of(r["id"]), {})[r["id"]] = r["completion"]
-    results = []
-    for category in bfcl.expand_categories(by_category):
-        cases = {c.id: c for c in bfcl.load_cases(category)}
-        for entry_id, completion in by_category[category].items():
-            if entry_id not in cases:
-                raise InputError(f"{path}: id {entry_id!r} is not an entry of {category} "
-                                 f"(bfcl-eval data {bfcl.DATA_VERSION})")
-            verdict = bfcl.score_single_turn(cases[entry_id], completion)
-            results.append({"category": category, "valid": verdict["valid"]})
-    return bfcl.category_percentages(bfcl.tally(results))
-
-
 def _bfcl(args) -> int:
-    from rest.eval import bfcl
+    from rest.eval import bfcl_run
 
     if args.predictions is not None:
-        print(json.dumps(score_bfcl_predictions(args.predictions)))
+        print(json.dumps(bfcl_run.score_predictions(args.predictions)))
         return 0
     if args.show_prompts:
         from rest.eval.bfcl_prompts import show_prompts
 
         show_prompts(args.categories, args.limit_per_category)
         return 0
-
-    from rest.eval import bfcl_multiturn as mt
-
-    categories = bfcl.expand_categories(args.categories)
-    cases = {c: bfcl.load_cases(c, args.limit_per_category) for c in categories}
-    generator = _generator(args)
-    start = time.time()
-    results: list[dict] = []
-
-    single = [case for c in categories if c in bfcl.SINGLE_TURN for case in cases[c]]
-    if single:
-        completions = generator.generate([bfcl.single_turn_conversation(x) for x in single], desc="BFCL single-turn")
-        for case, text in zip(single, completions):
-            verdict = bfcl.score_single_turn(case, text)
-            results.append({"id": case.id, "category": case.category, "valid": verdict["valid"],
-                            "error": verdict["error"], "completion": text, "decoded": verdict["decoded"]})
-
-    multi = [case for c in categories if c in bfcl.MULTI_TURN for case in cases[c]]
-    max_steps = args.max_steps_per_turn or mt.DEFAULT_MAX_STEPS_PER_TURN
-    rejected = 0
-    if multi:
-        for episode in mt.play(multi, generator, max_steps):
-            verdict = mt.score_multi_turn(episode.case, episode.calls)
-            rejected += episode.rejected
-            results.append({"id": episode.case.id, "category": episode.case.category, "valid": verdict["valid"],
-                            "error": verdict["error"], "error_type": verdict["error_type"],
-                            "completions": episode.outputs, "executed_calls": episode.calls,
-                            "rejected_calls": episode.rejected, "force_quit": episode.force_quit})
-    seconds = time.time() - start
-
-    counts = bfcl.tally(results)
-    atomic_write_jsonl(args.output / "results.jsonl", results)
-    scores = {
-        "benchmark": "bfcl",
-        "categories": bfcl.category_percentages(counts),
-        "metrics": bfcl.paper_columns(counts),
-        "counts": counts,
-        **bfcl.versions(),
-        "checker_model_name": bfcl.CHECKER_MODEL_NAME,
-        "limit_per_category": args.limit_per_category,
-        "max_steps_per_turn": max_steps,
-        "rejected_calls": rejected,
-        **_run_info(args, generator, seconds),
-    }
-    atomic_write_json(args.output / "scores.json", scores)
-    log.info("BFCL: %s", json.dumps(scores["metrics"] or scores["categories"]))
+    bfcl_run.evaluate(args.model, args.output, args.categories, backend=args.backend, config=_config(args),
+                      limit_per_category=args.limit_per_category, max_steps_per_turn=args.max_steps_per_turn)
     return 0

@@ -10,13 +10,23 @@ overall figure is the micro-average over all 597 items.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rest.formats import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, json_lines, last_block
-from rest.io import InputError, iter_jsonl, read_json, require_keys
+from rest.io import (
+    InputError,
+    atomic_write_json,
+    atomic_write_jsonl,
+    iter_jsonl,
+    read_json,
+    require_keys,
+)
+from rest.parsers import apibank_calls, loads_bounded, scrub
+
+log = logging.getLogger("rest.eval")
 
 LEVELS = (1, 2, 3)
 #: Items per level in the ToolRL files (a check on the data, not an input).
@@ -46,13 +56,6 @@ def load_levels(data_dir: Path) -> dict[int, list[dict]]:
     return {level: load_level(data_dir, level) for level in LEVELS}
 
 
-def parse_calls(completion: Any) -> list[Any]:
-    """The parsed JSON lines of the last tool-call block (the whole text if there is none)."""
-    if not isinstance(completion, str):
-        return []
-    return json_lines(last_block(completion.strip(), TOOL_CALL_OPEN, TOOL_CALL_CLOSE))
-
-
 def is_correct(completion: Any, answer: dict | list) -> bool:
     """ToolRL's soft match; never raises.
 
@@ -65,10 +68,10 @@ def is_correct(completion: Any, answer: dict | list) -> bool:
             return False
         answer = answer[0]
     want_name, want_params = answer.get("name"), answer.get("parameters")
-    for call in parse_calls(completion):
+    for call in apibank_calls(completion):
         try:
             if isinstance(call, str):  # a JSON string holding a call is decoded once more
-                call = json.loads(call)
+                call = loads_bounded(call)
             if "name" not in call or "parameters" not in call:
                 name, params = want_name, call
             else:
@@ -158,7 +161,39 @@ def conversation(item: dict) -> list[dict]:
     return [{"role": "system", "content": item["system"]}, {"role": "user", "content": item["user"]}]
 
 
+def evaluate(model: str, output: Path, data_dir: Path, *, backend: str = "hf", config=None,
+             limit: int | None = None) -> dict:
+    """Generate and score the levels' items; write ``predictions.jsonl`` and ``scores.json``.
+
+    Completions are kept in the output's generation journal as they are made, so a rerun
+    after a crash continues (``rest.eval.journal``). Returns the scores.
+    """
+    from rest.eval import generation
+    from rest.eval.journal import fingerprint, open_journal, prepare_output
+
+    output = prepare_output(output)
+    levels = load_levels(data_dir)
+    items = select_items(levels, limit)
+    config = config or generation.GenerationConfig()
+    generator = open_journal(generation.load_generator(backend, model, config), output,
+                             fingerprint(model, backend, config))
+    completions = generator.generate([conversation(item) for _, _, item in items], desc="API-Bank")
+    predictions = [{"level": lv, "index": i, "completion": text} for (lv, i, _), text in zip(items, completions)]
+    scores, rows = score_predictions(predictions, levels)
+    for p, r in zip(predictions, rows):
+        p["correct"] = r["correct"]
+    atomic_write_jsonl(output / "predictions.jsonl", scrub(predictions))
+    result = {"benchmark": "apibank", "metrics": scores.metrics(), "counts": scores.counts(),
+              "limit": limit, **generator.run_info(model, backend)}
+    if limit is not None:
+        # Accuracies stay over the full level files, so a limited run is a lower bound.
+        result["note"] = "limited run: items not generated count as wrong"
+    atomic_write_json(output / "scores.json", result)
+    log.info("API-Bank: %s", json.dumps(scores.short()))
+    return result
+
+
 __all__ = [
-    "LEVELS", "LEVEL_SIZES", "ApiBankScores", "conversation", "is_correct", "load_levels",
-    "parse_calls", "read_predictions", "score_predictions", "select_items",
+    "LEVELS", "LEVEL_SIZES", "ApiBankScores", "conversation", "evaluate", "is_correct", "load_levels",
+    "read_predictions", "score_predictions", "select_items",
 ]

@@ -1,10 +1,10 @@
-"""BFCL v4 with the official ``bfcl-eval`` checker: prompts, decoding, scoring, the paper's columns.
+"""BFCL v4 with the official ``bfcl-eval`` checker: prompts, scoring, the paper's columns.
 
 The test data and checkers ship inside the installed ``bfcl-eval`` package. Prompts are the
 ToolRL handler's text (``rest.eval.bfcl_prompts``), so train and test share one format;
-decoding reads the JSON lines of the last ``<tool_call>`` block. AST categories are scored
-by ``ast_checker``, relevance and irrelevance by the no-call rule, multi-turn by
-``multi_turn_checker`` (see ``rest.eval.bfcl_multiturn``).
+calls are read by ``rest.parsers.bfcl_calls`` (the last ``<tool_call>`` block). AST
+categories are scored by ``ast_checker``, relevance and irrelevance by the no-call rule,
+multi-turn by ``multi_turn_checker`` (see ``rest.eval.bfcl_multiturn``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import contextlib
 import copy
 import importlib.metadata
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -23,8 +24,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from rest.eval import bfcl_prompts
-from rest.formats import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, json_lines, last_block
 from rest.io import InputError
+from rest.parsers import bfcl_calls
 
 DATA_VERSION = "v4"
 #: A name registered in bfcl-eval's model table whose checker keeps dotted function names
@@ -66,6 +67,18 @@ def _default_project_root() -> Path:
     return Path(tempfile.gettempdir()) / "rest-bfcl-root"
 
 
+@contextlib.contextmanager
+def _signal_handlers_kept():
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):  # only the main thread may set handlers
+            for sig, handler in saved.items():
+                if handler is not None:  # None: set outside Python, cannot be restored
+                    signal.signal(sig, handler)
+
+
 @lru_cache(maxsize=1)
 def load_bfcl() -> SimpleNamespace:
     """Import bfcl-eval with ``BFCL_PROJECT_ROOT`` on a writable folder (it writes there at import)."""
@@ -73,8 +86,9 @@ def load_bfcl() -> SimpleNamespace:
         root = Path(os.environ.get("BFCL_PROJECT_ROOT") or _default_project_root())
         root.mkdir(parents=True, exist_ok=True)
         os.environ["BFCL_PROJECT_ROOT"] = str(root)
-    # Its import chain prints; keep stdout clean for --predictions.
-    with contextlib.redirect_stdout(sys.stderr):
+    # Its import chain prints (keep stdout clean for --predictions) and installs SIGTERM and
+    # SIGINT handlers (qwen-agent's); ours come back, so a kill still stops an evaluation.
+    with contextlib.redirect_stdout(sys.stderr), _signal_handlers_kept():
         from bfcl_eval.constants.default_prompts import (
             DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_PROMPTING,
         )
@@ -175,25 +189,6 @@ def single_turn_conversation(case: Case) -> list[dict]:
 # --------------------------------------------------------------------------- decoding and scoring
 
 
-def decode_calls(completion: Any) -> list[tuple[str, dict]]:
-    """``(name, parameters)`` of the last tool-call block (docs/method.md, section 5). Never raises.
-
-    No ``<tool_call>`` means no calls; lines that fail to parse or lack a string ``name`` and
-    an object ``parameters`` are skipped, and so is the name ``None`` in any case.
-    """
-    if not isinstance(completion, str) or TOOL_CALL_OPEN not in completion:
-        return []
-    calls = []
-    for obj in json_lines(last_block(completion, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)):
-        if not isinstance(obj, dict):
-            continue
-        name, params = obj.get("name"), obj.get("parameters")
-        if not isinstance(name, str) or not isinstance(params, dict) or name.lower() == "none":
-            continue
-        calls.append((name, params))
-    return calls
-
-
 def ast_format(calls: list[tuple[str, dict]]) -> list[dict]:
     """The checker's shape: ``[{name: {param: value}}, ...]``."""
     return [{name: params} for name, params in calls]
@@ -210,7 +205,7 @@ def language_of(category: str):
 
 def score_single_turn(case: Case, completion: Any) -> dict:
     """``{"valid": bool, "error": str|None, "decoded": [...]}`` for one single-turn entry."""
-    calls = decode_calls(completion)
+    calls = bfcl_calls(completion)
     decoded = ast_format(calls)
     if case.category in RELEVANCE or case.category in IRRELEVANCE:
         has_call = bool(calls)

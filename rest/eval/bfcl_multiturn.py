@@ -14,6 +14,12 @@ system prompt's tool list stays as it was. One departure: a
 step whose calls were all rejected is answered with error observations, but the checker
 sees it as a step without calls (bfcl-eval would have ``eval``-ed the text and failed).
 
+Execution and scoring run in a worker process (``rest.eval.bfcl_worker``): a call's
+arguments are checked against per-method limits first, a call that still overruns its time
+limit is answered with an error (and not passed to the checker), the worker is restarted
+and every open episode replays its executed calls into the new one, so it goes on from the
+same state. An entry whose scoring overruns is scored wrong.
+
 bfcl-eval caches backend instances in its module globals, keyed by a model name and the
 entry id. Every episode and every scoring uses a fresh key and removes its instances
 afterwards, so an entry scored twice in one process starts from its initial state each time.
@@ -21,20 +27,27 @@ afterwards, so an entry scored twice in one process starts from its initial stat
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import itertools
 import keyword
 import math
 import os
-import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rest.eval import bfcl_prompts
-from rest.eval.bfcl import Case, decode_calls, load_bfcl
+from rest.eval.bfcl import Case
+from rest.eval.bfcl_worker import (
+    CALL_TIMEOUT,
+    SCORE_TIMEOUT,
+    BackendWorker,
+    LimitExceeded,
+    WorkerTimeout,
+    check_limits,
+    shared_worker,
+)
+from rest.parsers import bfcl_calls, scrub
 
 #: bfcl-eval's own step limit per user turn (``MAXIMUM_STEP_LIMIT``).
 DEFAULT_MAX_STEPS_PER_TURN = 20
@@ -47,13 +60,12 @@ def fresh_key(kind: str) -> str:
     return f"rest_{kind}_{os.getpid()}_{next(_keys)}"
 
 
-def release(key: str) -> int:
+def release(key: str, worker: BackendWorker | None = None) -> int:
     """Drop every backend instance bfcl-eval cached under ``key``; returns how many."""
-    store = vars(load_bfcl().multi_turn_utils)
-    stale = [name for name in store if name.startswith(key + "_")]
-    for name in stale:
-        del store[name]
-    return len(stale)
+    try:
+        return (worker or shared_worker()).request("release", key)
+    except WorkerTimeout:
+        return 0  # the killed worker took them along
 
 
 # --------------------------------------------------------------------------- safe call strings
@@ -83,18 +95,11 @@ def _check_literal(value: Any, path: str) -> None:
     raise RejectedCall(f"argument {path} is not a JSON value")
 
 
-def public_methods(instances: dict[str, Any]) -> set[str]:
-    """Public method names of the entry's backend instances (what bfcl-eval dispatches)."""
-    names = set()
-    for obj in instances.values():
-        for name, _ in inspect.getmembers(obj, predicate=inspect.ismethod):
-            if not name.startswith("_"):
-                names.add(name)
-    return names
+def call_string(name: Any, params: Any, methods) -> str:
+    """``method(key=literal, ...)`` from a parsed call, or ``RejectedCall`` saying why.
 
-
-def call_string(name: Any, params: Any, methods: set[str]) -> str:
-    """``method(key=literal, ...)`` from a parsed call, or ``RejectedCall`` saying why."""
+    ``methods`` holds the backends' public method names; a mapping to their class names
+    also checks the arguments against the per-method limits."""
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise RejectedCall(f"{name!r} is not a valid function name")
     if name not in methods:
@@ -108,6 +113,11 @@ def call_string(name: Any, params: Any, methods: set[str]) -> str:
                 or unicodedata.normalize("NFKC", key) != key):
             raise RejectedCall(f"{key!r} is not a valid parameter name")
         _check_literal(value, key)
+    if isinstance(methods, dict):
+        try:
+            check_limits(methods[name], name, params)
+        except LimitExceeded as e:
+            raise RejectedCall(str(e)) from None
     return bfcl_prompts.call_text(name, params)
 
 
@@ -126,8 +136,12 @@ class Episode:
     #: Executed call strings, per turn, per step that had calls (what the checker replays).
     calls: list[list[list[str]]] = field(default_factory=list)
     rejected: int = 0
+    #: Calls stopped at the time limit (answered with an error, not passed to the checker).
+    timed_out: int = 0
     force_quit: bool = False
     done: bool = False
+    worker: BackendWorker | None = None
+    call_timeout: float = CALL_TIMEOUT
 
     def __post_init__(self):
         entry = self.case.prompt_entry
@@ -136,19 +150,51 @@ class Episode:
         self.messages: list[dict] = []
         self.turn_index = -1
         self.steps = 0
-        self.instances = self._execute([])[1]
-        self.methods = public_methods(self.instances)
+        self.worker = self.worker or shared_worker()
+        #: Every call string executed so far, in order: what a fresh worker replays.
+        self.history: list[str] = []
+        self._generation = None
+        #: Public method name -> backend class name.
+        self.methods: dict[str, str] = {}
+        self.methods = self._execute([])[1]
         self._next_turn()
 
-    # bfcl-eval's executor, with our fresh key in place of a model name
-    def _execute(self, call_strings: list[str]):
+    def _request(self, calls: list[str], timeout: float):
+        """bfcl-eval's executor in the worker, with our fresh key in place of a model name.
+
+        If the worker was restarted since this episode last ran, its executed calls are
+        replayed first, so the backends are in the state the episode left them in."""
+        if self.history and (self._generation != self.worker.generation or not self.worker.alive):
+            self._send(self.history, self.call_timeout * (len(self.history) + 1))
+        out = self._send(calls, timeout)
+        self._generation = self.worker.generation
+        return out
+
+    def _send(self, calls: list[str], timeout: float):
         entry = self.case.checker_entry
-        bf = load_bfcl()
-        with contextlib.redirect_stdout(sys.stderr):
-            return bf.multi_turn_utils.execute_multi_turn_func_call(
-                call_strings, entry.get("initial_config", {}), entry["involved_classes"], self.key,
-                entry["id"], long_context="long_context" in self.case.category, is_evaL_run=False,
-            )
+        entry = {"id": entry["id"], "involved_classes": entry["involved_classes"],
+                 "initial_config": entry.get("initial_config", {})}
+        return self.worker.request("execute", self.key, entry, calls, "long_context" in self.case.category,
+                                   timeout=timeout)
+
+    def _execute(self, calls: list[str]) -> tuple[list[str], dict[str, str], list[str]]:
+        """Run calls one at a time: their results, the backends' methods, and the calls that ran.
+
+        A call that overruns the time limit is answered with an error and left out of what ran."""
+        if not calls:
+            results, methods = self._request([], self.call_timeout)
+            return results, methods, []
+        results, methods, ran = [], self.methods, []
+        for call in calls:
+            try:
+                (result,), methods = self._request([call], self.call_timeout)
+                self.history.append(call)
+                ran.append(call)
+            except WorkerTimeout as e:
+                self.timed_out += 1
+                result = f"Error during execution: {e}"
+            results.append(result)
+        return results, methods, ran
 
     def _next_turn(self) -> None:
         questions = self.case.prompt_entry["question"]
@@ -164,7 +210,8 @@ class Episode:
     def close(self) -> None:
         """End the episode and drop its backend instances (also for an episode abandoned early)."""
         self.done = True
-        release(self.key)
+        if self._generation == self.worker.generation and self.worker.alive:
+            release(self.key, self.worker)  # a killed worker took them along
 
     def conversation(self) -> list[dict]:
         turn_type = bfcl_prompts.turn_type_of(self.case.category)
@@ -174,7 +221,7 @@ class Episode:
         """Take the model's output for the current step and advance."""
         self.outputs[-1].append(completion)
         self.messages.append({"role": "assistant", "content": completion})
-        parsed = decode_calls(completion)
+        parsed = bfcl_calls(completion)
         if not parsed:  # no call ends the turn, as in bfcl-eval's prompting handler
             self._next_turn()
             return
@@ -185,15 +232,16 @@ class Episode:
             except RejectedCall as e:
                 self.rejected += 1
                 results[i] = f"Error during execution: {e}"
-        executed, self.instances = self._execute([s for _, s in strings])
+        executed, _, ran = self._execute([s for _, s in strings])
         for (i, _), result in zip(strings, executed):
             results[i] = result
-        if strings:
-            self.calls[-1].append([s for _, s in strings])
+        if ran:  # what the checker replays; a call stopped at the time limit did not run
+            self.calls[-1].append(ran)
         for i, (name, params) in enumerate(parsed):
-            # the history names each call as the handler wrote it for execution
-            self.messages.append({"role": "tool", "name": bfcl_prompts.call_text(name, params),
-                                  "content": results[i]})
+            # the history names each call as the handler wrote it for execution; model text
+            # may hold lone surrogates, which the tokenizer cannot take
+            self.messages.append(scrub({"role": "tool", "name": bfcl_prompts.call_text(name, params),
+                                        "content": str(results[i])}))
         self.steps += 1
         if self.steps > self.max_steps_per_turn:
             self.force_quit = True
@@ -217,21 +265,24 @@ def play(cases: Sequence[Case], generator, max_steps_per_turn: int = DEFAULT_MAX
 # --------------------------------------------------------------------------- scoring
 
 
-def score_multi_turn(case: Case, calls_per_turn: list[list[list[str]]]) -> dict:
-    """bfcl-eval's verdict for one entry from its executed call strings. Never raises."""
+def score_multi_turn(case: Case, calls_per_turn: list[list[list[str]]], worker: BackendWorker | None = None,
+                     timeout: float = SCORE_TIMEOUT) -> dict:
+    """bfcl-eval's verdict for one entry from its executed call strings. Never raises.
+
+    The checker runs in the worker; one that takes longer than ``timeout`` seconds is
+    stopped and the entry scored wrong."""
     ground_truth = case.answer
     if len(calls_per_turn) != len(ground_truth):
         return {"valid": False, "error": f"force-terminated: {len(calls_per_turn)} of {len(ground_truth)} turns played",
                 "error_type": "multi_turn:force_terminated"}
-    key = fresh_key("score")
-    bf = load_bfcl()
     try:
-        with contextlib.redirect_stdout(sys.stderr):
-            result = bf.multi_turn_checker(calls_per_turn, ground_truth, case.checker_entry, case.category, key)
-    except Exception as e:  # noqa: BLE001 - the checker asserts on some inputs
-        return {"valid": False, "error": f"checker error: {type(e).__name__}: {e}", "error_type": "checker_error"}
-    finally:
-        release(key)
+        result = (worker or shared_worker()).request(
+            "score", fresh_key("score"), calls_per_turn, ground_truth, case.checker_entry, case.category,
+            timeout=timeout)
+    except WorkerTimeout as e:
+        return {"valid": False, "error": f"checker {e}", "error_type": "multi_turn:checker_timeout"}
+    except RuntimeError as e:  # the checker asserts on some inputs
+        return {"valid": False, "error": f"checker error: {e}", "error_type": "checker_error"}
     if result.get("valid"):
         return {"valid": True, "error": None, "error_type": None}
     return {"valid": False, "error": result.get("error_message"), "error_type": result.get("error_type")}

@@ -3,7 +3,8 @@
 Both take chat conversations (lists of ``{"role", "content"}`` messages), render them with the
 model's own chat template (``add_generation_prompt=True``), decode greedily and return the new
 text decoded with ``skip_special_tokens=True`` so the format tags survive. Evaluation never
-trains: the HF backend runs under ``torch.inference_mode``.
+trains: the HF backend runs under ``torch.inference_mode``. ``on_batch(indices, texts)`` is
+called as each batch finishes, so a caller can keep what was generated before a crash.
 
 Length: each prompt gets ``new_token_budget`` new tokens, the cap or what is left of the
 context, as the released API-Bank script (vLLM's ``max_model_len``) and bfcl-eval's OSS handler
@@ -14,15 +15,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 log = logging.getLogger(__name__)
 
 Conversation = Sequence[dict]
+#: Called with the indices (into the conversations given) and the texts of a finished batch.
+OnBatch = Callable[[list[int], list[str]], None]
 
 BACKENDS = ("hf", "vllm")
+#: vLLM gets this many batches' worth of prompts per call.
+VLLM_CHUNK_BATCHES = 32
 
 
 @dataclass
@@ -49,7 +54,8 @@ class Generator(Protocol):
     #: How many prompts had to be cut to fit the context window so far.
     truncated_prompts: int
 
-    def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]: ...
+    def generate(self, conversations: Sequence[Conversation], desc: str = "generate",
+                 on_batch: OnBatch | None = None) -> list[str]: ...
 
 
 def render_prompt_ids(tokenizer, conversation: Conversation) -> list[int]:
@@ -124,7 +130,8 @@ class HFGenerator(_LeftTruncation):
         self.model.eval()
         self._set_context(_context_limit(self.model.config))
 
-    def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]:
+    def generate(self, conversations: Sequence[Conversation], desc: str = "generate",
+                 on_batch: OnBatch | None = None) -> list[str]:
         import torch
         from tqdm.auto import tqdm
 
@@ -158,6 +165,8 @@ class HFGenerator(_LeftTruncation):
             new = out[:, width:].tolist()
             for row, i in enumerate(idx):
                 outputs[i] = self.tokenizer.decode(new[row][:budgets[row]], skip_special_tokens=True)
+            if on_batch is not None:
+                on_batch(idx, [outputs[i] for i in idx])
             bar.update(len(idx))
         bar.close()
         return outputs
@@ -178,13 +187,23 @@ class VLLMGenerator(_LeftTruncation):
         model_config = getattr(getattr(self.llm, "llm_engine", None), "model_config", None)
         self._set_context(getattr(model_config, "max_model_len", None) or self.tokenizer.model_max_length)
 
-    def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]:
+    def generate(self, conversations: Sequence[Conversation], desc: str = "generate",
+                 on_batch: OnBatch | None = None) -> list[str]:
         ids = [self._fit(render_prompt_ids(self.tokenizer, c)) for c in conversations]
-        sampling = [self._sampling(temperature=0.0, max_tokens=self._budget(x), skip_special_tokens=True)
-                    for x in ids]
-        results = self.llm.generate([{"prompt_token_ids": x} for x in ids], sampling,
-                                    use_tqdm=self.config.progress)
-        return [r.outputs[0].text for r in results]
+        # vLLM schedules its own batches; chunks of prompts bound what a crash can lose.
+        chunk = max(1, self.config.batch_size) * VLLM_CHUNK_BATCHES
+        outputs: list[str] = []
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            sampling = [self._sampling(temperature=0.0, max_tokens=self._budget(x), skip_special_tokens=True)
+                        for x in part]
+            results = self.llm.generate([{"prompt_token_ids": x} for x in part], sampling,
+                                        use_tqdm=self.config.progress)
+            texts = [r.outputs[0].text for r in results]
+            outputs.extend(texts)
+            if on_batch is not None:
+                on_batch(list(range(start, start + len(texts))), texts)
+        return outputs
 
 
 def load_generator(backend: str, model_path: str, config: GenerationConfig | None = None) -> Generator:

@@ -10,13 +10,13 @@ from rest.formats import (
     SYSTEM_INSTRUCTIONS,
     SYSTEM_PREAMBLE,
     Turn,
-    json_lines,
     last_block,
     parse_completion,
     placeholder_ground_truth,
     render_history,
     render_system_prompt,
 )
+from rest.parsers import json_lines
 
 
 def test_system_prompt_template_matches_the_corpus_and_apibank(data_dir, sft_records):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from rest.eval import bfcl
 from rest.eval.bfcl_reference import reference_completion
 from rest.formats import render_completion, render_tool_calls
+from rest.parsers import bfcl_calls
 
 #: Entries whose ground truth no output can pass; each reason was read in the data.
 KNOWN_MISSES = {
@@ -46,7 +47,7 @@ KNOWN_MISSES = {
     ("<tool_call>\n{\"name\": \"f\", \"parameters\": {}}", [{"f": {}}]),
 ])
 def test_decode_hand_cases(text, expected):
-    assert bfcl.ast_format(bfcl.decode_calls(text)) == expected
+    assert bfcl.ast_format(bfcl_calls(text)) == expected
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from rest.eval import bfcl, bfcl_prompts
 from rest.eval import bfcl_multiturn as mt
 from rest.eval.bfcl_reference import multi_turn_call
+from rest.eval.bfcl_worker import shared_worker
 from rest.formats import render_completion, render_tool_calls, render_user
 
 DONE = render_completion("done", None, "All done.")
@@ -23,14 +24,25 @@ def base_cases():
 
 
 def _cached_instances(prefix: str = "rest_") -> list[str]:
-    return [k for k in vars(bfcl.load_bfcl().multi_turn_utils) if k.startswith(prefix)]
+    """Backend instances bfcl-eval holds in the worker."""
+    return shared_worker().request("cached", prefix)
+
+
+def backend_methods(episode: mt.Episode) -> dict:
+    """The episode's backend methods, bound to fresh instances (for their signatures)."""
+    import importlib
+
+    from bfcl_eval.constants.executable_backend_config import CLASS_FILE_PATH_MAPPING
+
+    instances = {c: getattr(importlib.import_module(CLASS_FILE_PATH_MAPPING[c]), c)()
+                 for c in set(episode.methods.values())}
+    return {name: getattr(instances[c], name) for name, c in episode.methods.items()}
 
 
 def _replay(case) -> mt.Episode:
     """Play the ground truth: each turn, all its calls in one step, then a plain response."""
     episode = mt.Episode(case)
-    methods = {name: getattr(obj, name) for obj in episode.instances.values() for name in episode.methods
-               if hasattr(obj, name)}
+    methods = backend_methods(episode)
     for turn in case.answer:
         assert not episode.done
         if turn:
