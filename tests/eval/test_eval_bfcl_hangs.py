@@ -27,7 +27,7 @@ def math_case():
 
 
 def _observations(episode) -> list[str]:
-    return [t.content for t in episode.turns if t.role == "tool"]
+    return [m["content"] for m in episode.messages if m["role"] == "tool"]
 
 
 def test_mathapi_hangs_are_refused_within_the_limit(math_case):

@@ -19,6 +19,7 @@ class ScriptedGenerator:
     def __init__(self, text: str):
         self.text = text
         self.truncated_prompts = 0
+        self.context_tokens = None
         self.prompts: list = []
 
     def generate(self, conversations, desc="generate", on_batch=None):
@@ -55,6 +56,7 @@ import sys
 from rest.eval import generation
 class Deep:
     truncated_prompts = 0
+    context_tokens = None
     def generate(self, conversations, desc="", on_batch=None):
         deep = "[" * depth + "]" * depth
         return ['<tool_call>\\n{"name": "f", "parameters": {"base": ' + deep + '}}\\n</tool_call>'] * len(conversations)
@@ -122,6 +124,6 @@ def test_lone_surrogate_in_multi_turn_is_echoed_safely(monkeypatch, tmp_path, ti
     (row,) = _rows(tmp_path / "o")
     assert row["valid"] is False and row["rejected_calls"] == 1
     last_prompt = gen.prompts[4][1]["content"]
-    assert "You have made the tool call ls\ufffd. Execution returns: Error" in last_prompt
+    assert "You have made the tool call ls\ufffd(). Execution returns: Error" in last_prompt
     assert '{"file_content": "a\\ud83d"}' in last_prompt  # bfcl-eval returns results as escaped JSON
     last_prompt.encode("utf-8")

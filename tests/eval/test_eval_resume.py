@@ -21,6 +21,7 @@ class BatchedGenerator:
         self.crash_after = crash_after
         self.asked: list = []
         self.truncated_prompts = 0
+        self.context_tokens = None
 
     def generate(self, conversations, desc="generate", on_batch=None):
         texts = []
