@@ -176,9 +176,10 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
     return recipe
 
 
-def resolve_config(recipe: dict[str, Any], kind: str, method_delta: dict[str, Any],
-                   overrides: dict[str, Any], output_dir: str | Path, where: str = "recipe"):
-    """Recipe common keys < the trainer family's section < method delta < overrides."""
+def recipe_values(recipe: dict[str, Any], kind: str, method_delta: dict[str, Any], overrides: dict[str, Any],
+                  where: str = "recipe") -> dict[str, Any]:
+    """Recipe common keys < the trainer family's section < method delta < overrides, each key
+    known to the config class and of its type (checked without building the config)."""
     cls = CONFIG_CLASSES[kind]
     common = {k: v for k, v in recipe.items() if k not in set(SECTION.values())}
     section = recipe.get(SECTION[kind]) or {}
@@ -192,6 +193,14 @@ def resolve_config(recipe: dict[str, Any], kind: str, method_delta: dict[str, An
     if unknown:
         raise InputError("; ".join(f"{source[k]}: unknown key {k!r} for {cls.__name__}" for k in unknown))
     check_value_types(cls, values, source)
+    return values
+
+
+def resolve_config(recipe: dict[str, Any], kind: str, method_delta: dict[str, Any],
+                   overrides: dict[str, Any], output_dir: str | Path, where: str = "recipe"):
+    """The config object of ``recipe_values``, writing checkpoints under ``output_dir``."""
+    cls = CONFIG_CLASSES[kind]
+    values = recipe_values(recipe, kind, method_delta, overrides, where)
     values["output_dir"] = str(Path(output_dir) / "checkpoints")
     try:
         return cls(**values)

@@ -202,6 +202,15 @@ class FingerprintCallback(TrainerCallback):
                 atomic_write_json(folder / FINGERPRINT_FILE, self.fingerprint)
 
 
+def split_fresh(overrides: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The config overrides, and the run switch ``fresh`` (discard checkpoints), which is not a config key."""
+    rest = dict(overrides)
+    fresh = rest.pop("fresh", False)
+    if not isinstance(fresh, bool):
+        raise InputError(f"override fresh={fresh!r}: expected true or false")
+    return rest, fresh
+
+
 def check_output_dir(output: Path) -> None:
     if output.exists() and not output.is_dir():
         raise InputError(f"--output {output}: exists and is not a folder")

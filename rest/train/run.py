@@ -14,7 +14,7 @@ from rest.train.config import config_to_yaml, load_recipe, parse_overrides, reso
 from rest.train.data import load_records
 from rest.train.registry import Method, get_method
 from rest.train.resume import (FINGERPRINT_FILE, FingerprintCallback, check_output_dir, discard_checkpoints,
-                               plan_resume, run_fingerprint)
+                               plan_resume, run_fingerprint, split_fresh)
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,7 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
     method = get_method(method_name)
     out = Path(output)
     check_output_dir(out)
-    overrides = dict(overrides or {})
-    fresh = overrides.pop("fresh", False)
-    if not isinstance(fresh, bool):
-        raise InputError(f"override fresh={fresh!r}: expected true or false")
+    overrides, fresh = split_fresh(overrides or {})
     main = int(os.environ.get("RANK", "0")) == 0  # launched by accelerate/torchrun: one writer
     started = time.time()
     tokenizer = load_tokenizer(model)
