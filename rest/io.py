@@ -94,6 +94,17 @@ def read_text(path: str | os.PathLike) -> str:
         raise _not_utf8(f"{path}:{line}", e) from None
 
 
+def read_yaml(path: str | os.PathLike) -> Any:
+    """A YAML file (YAML 1.2 numbers); errors name ``file:line``."""
+    text = read_text(path)
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise InputError(f"{where}: invalid YAML ({getattr(e, 'problem', None) or e})") from None
+
+
 def read_json(path: str | os.PathLike) -> Any:
     path = Path(path)
     text = read_text(path)

@@ -12,9 +12,12 @@ With --weighting paper and no model entropies at hand, the initial weights are e
 
 from __future__ import annotations
 
+import re
 import sys
 
-from rest.io import read_jsonl, require_keys
+from rest.io import InputError, iter_jsonl, require_keys
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 COLOURS = {"FORMAT": "\033[45m", "NAME": "\033[41m", "PARAMS": "\033[43m", "THINK": "\033[46m", "OTHER": ""}
 RESET = "\033[0m"
@@ -33,20 +36,21 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     import torch
-    from transformers import AutoTokenizer
 
+    from rest.models.loading import load_tokenizer
     from rest.regions import REGION_NAMES, RegionTagger
     from rest.weights import TokenWeighter
 
     texts = list(args.texts)
     if args.jsonl:
-        for i, row in enumerate(read_jsonl(args.jsonl), 1):
-            require_keys(row, {"completion": str}, f"{args.jsonl}: record {i}")
+        for where, row in iter_jsonl(args.jsonl):
+            require_keys(row, {"completion": str}, where)
             texts.append(row["completion"])
     if not texts:
-        print("error: give completion TEXT arguments or --jsonl FILE", file=sys.stderr)
-        return 2
-    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+        raise InputError("give completion TEXT arguments or --jsonl FILE")
+    # A lone surrogate (e.g. a JSON "\\ud83d" escape) cannot be encoded for the tokenizer.
+    texts = [LONE_SURROGATE.sub("\ufffd", t) for t in texts]
+    tokenizer = load_tokenizer(args.tokenizer, "--tokenizer", chat_template=False)
     tagger = RegionTagger(tokenizer)
     weighter = TokenWeighter(args.weighting, cot_gradients=not args.no_cot_gradients)
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())

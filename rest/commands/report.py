@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--results {root}: not a folder")
         scores += sorted(map(str, (root / "eval").rglob("scores.json")))
         metrics += sorted(map(str, (root / "runs").rglob("metrics.jsonl")))
+        if not scores and not metrics:
+            raise InputError(f"--results {root}: no scores.json under eval/ and no metrics.jsonl under runs/")
+    if not scores and not metrics:
+        raise InputError("nothing to report: give --scores, --metrics or --results")
     output = args.output or (Path(args.results) / "report" if args.results else None)
     if output is None:
         raise InputError("give --output (or --results, which writes RESULTS/report)")

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from trl import GRPOConfig, SFTConfig
 
-from rest.io import InputError, load_yaml
+from rest.io import InputError, check_input_file, load_yaml, read_yaml
 from rest.regions import Region
 from rest.weights import TokenWeighter
 
@@ -162,15 +162,7 @@ def check_value_types(cls, values: dict[str, Any], source: dict[str, str]) -> No
         if key in hints and not _accepts(hints[key], value):
             raise InputError(f"{source[key]}: {key}={value!r} must be {_type_name(hints[key])}")
 def load_recipe(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: recipe not found" if not path.exists() else f"{path}: a recipe must be a file")
-    try:
-        recipe = load_yaml(path.read_text(encoding="utf-8")) or {}
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: invalid YAML ({e})") from None
+    recipe = read_yaml(check_input_file(path, "recipe")) or {}
     if not isinstance(recipe, dict):
         raise InputError(f"{path}: a recipe must be a mapping of config keys")
     return recipe

@@ -74,7 +74,7 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
     Everything is validated before the run folder is touched. Checkpoints are resumed only
     under the rule of ``rest.train.resume``; ``fresh=true`` among the overrides discards them.
     """
-    from rest.models.loading import load_model, load_tokenizer
+    from rest.models.loading import check_model_folder, load_model, load_tokenizer
     from rest.train.metrics import MetricsCallback, keep_steps_through
 
     method = get_method(method_name)
@@ -84,6 +84,7 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
     main = int(os.environ.get("RANK", "0")) == 0  # launched by accelerate/torchrun: one writer
     started = time.time()
     tokenizer = load_tokenizer(model)
+    check_model_folder(model)
     summary: dict[str, Any] = {"method": method.name, "display_name": method.display, "trainer": method.trainer,
                                "init_from": method.init_from, "model": str(model), "data": data}
 
