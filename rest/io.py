@@ -79,6 +79,14 @@ def check_input_file(path: str | os.PathLike, what: str = "file") -> Path:
     return path
 
 
+def check_output_folder(path: str | os.PathLike, flag: str = "--output") -> Path:
+    """``path`` may be created as a folder: it must not be an existing file."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag} {path}: exists and is not a folder")
+    return path
+
+
 def _not_utf8(where: str, e: UnicodeDecodeError) -> InputError:
     return InputError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})")
 

@@ -31,10 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rest.curation.manifest import fetch, load_manifest, verify
-    from rest.io import DATA_DIR_ENV, InputError, atomic_write_json, resolve_data_dir
+    from rest.io import (
+        DATA_DIR_ENV,
+        InputError,
+        atomic_write_json,
+        check_output_folder,
+        resolve_data_dir,
+    )
 
-    if Path(args.output).exists() and not Path(args.output).is_dir():
-        raise InputError(f"--output {args.output}: exists and is not a folder")
+    check_output_folder(args.output)
     entries = load_manifest(args.manifest)
     if args.action == "fetch":
         data_dir = resolve_data_dir(args.data_dir) if (args.data_dir or os.environ.get(DATA_DIR_ENV)) else None

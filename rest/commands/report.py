@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from rest.io import InputError
+    from rest.io import InputError, check_output_folder
     from rest.report.build import write_report
 
     scores, metrics = list(args.scores), list(args.metrics)
@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     output = args.output or (Path(args.results) / "report" if args.results else None)
     if output is None:
         raise InputError("give --output (or --results, which writes RESULTS/report)")
+    check_output_folder(output)
     summary = write_report(scores=scores, metrics=metrics, run_config=args.run_config,
                            data_dir=args.data_dir, output=output)
     print(f"report: {len(summary['tables'])} table files, {len(summary['figures'])} figures, "

@@ -209,8 +209,3 @@ def split_fresh(overrides: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     if not isinstance(fresh, bool):
         raise InputError(f"override fresh={fresh!r}: expected true or false")
     return rest, fresh
-
-
-def check_output_dir(output: Path) -> None:
-    if output.exists() and not output.is_dir():
-        raise InputError(f"--output {output}: exists and is not a folder")

@@ -9,12 +9,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rest.io import InputError, atomic_write_json, atomic_write_text
+from rest.io import InputError, atomic_write_json, atomic_write_text, check_output_folder
 from rest.train.config import config_to_yaml, load_recipe, parse_overrides, resolve_config
 from rest.train.data import load_records
 from rest.train.registry import Method, get_method
-from rest.train.resume import (FINGERPRINT_FILE, FingerprintCallback, check_output_dir, discard_checkpoints,
-                               plan_resume, run_fingerprint, split_fresh)
+from rest.train.resume import (
+    FINGERPRINT_FILE,
+    FingerprintCallback,
+    discard_checkpoints,
+    plan_resume,
+    run_fingerprint,
+    split_fresh,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +85,7 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
 
     method = get_method(method_name)
     out = Path(output)
-    check_output_dir(out)
+    check_output_folder(out)
     overrides, fresh = split_fresh(overrides or {})
     main = int(os.environ.get("RANK", "0")) == 0  # launched by accelerate/torchrun: one writer
     started = time.time()

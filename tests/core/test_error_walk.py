@@ -87,10 +87,12 @@ CASES = {
         (["data", "fetch", "--manifest", "{bad_yaml}", "--output", "{out}"], ["bad.yaml"]),
         (["data", "fetch", "--manifest", "{latin_yaml}", "--output", "{out}"], ["latin1.yaml"]),
         (["data", "verify", "--output", "{missing}"], ["missing.jsonl"]),
+        (["data", "fetch", "--data-dir", "{data}", "--output", "{file}"], ["a-file.txt"]),
         (["data", "fetch", "--data-dir", "{missing}", "--output", "{out}"], ["missing.jsonl"]),
     ],
     "curate": [
         (["curate", "--data-dir", "{missing}", "--output", "{out}"], ["missing.jsonl"]),
+        (["curate", "--data-dir", "{data}", "--output", "{file}"], ["a-file.txt"]),
         (["curate", "--data-dir", "{empty_dir}", "--output", "{out}"], ["empty"]),
         (["curate", "--data-dir", "{latin_data}", "--output", "{out}"], ["rlla_sft.json:1", "UTF-8"]),
         (["curate", "--data-dir", "{data}", "--rl-from", "rlla_rl", "--rl-file", "{folder}", "--output", "{out}"],
@@ -102,6 +104,8 @@ CASES = {
         (["build-model", "tiny", "--corpus", "{not_utf8}", "--output", "{out}"], ["latin1.jsonl:2"]),
         (["build-model", "tiny", "--corpus", "{malformed}", "--output", "{out}"], ["malformed.jsonl:1"]),
         (["build-model", "hub", "--name", "{empty_dir}", "--output", "{out}"], ["empty"]),
+        (["build-model", "hub", "--name", "{truncated}", "--output", "{out}"], ["model.safetensors"]),
+        (["build-model", "hub", "--name", "{model}", "--output", "{file}"], ["a-file.txt"]),
     ],
     "train": [
         (["train", "--config", "{missing}", "--method", "sft", "--model", "{model}", "--data", "{records}",
@@ -145,6 +149,7 @@ CASES = {
     ],
     "report": [
         (["report", "--scores", "{scores_missing}", "--output", "{out}"], ["scores.json", "not found"]),
+        (["report", "--results", "{file}"], ["a-file.txt"]),
         (["report", "--metrics", "{latin_metrics}", "--output", "{out}"], ["metrics.jsonl:2", "UTF-8"]),
         (["report", "--metrics", "{string_steps}", "--output", "{out}"], ["metrics.jsonl:1", "step"]),
         (["report", "--results", "{empty_dir}"], ["empty", "no scores.json"]),

@@ -126,7 +126,7 @@ def test_a_changed_starting_model_does_not_resume(run_sft, tiny_model_dir, tmp_p
     from safetensors.torch import load_file, save_file
 
     weights = load_file(str(other / "model.safetensors"))
-    name = sorted(weights)[0]
+    name = min(weights)
     weights[name] = weights[name] + 1.0
     save_file(weights, str(other / "model.safetensors"), metadata={"format": "pt"})
     with caplog.at_level("WARNING", logger="rest"):
