@@ -65,6 +65,11 @@ def assert_clean(code: int, err: str, *names: str) -> None:
         assert name in lines[0], (name, lines[0])
 
 
+def train(*overrides, config="{recipe}", model="{model}", data="{records}", output="{out}"):
+    return ["train", "--config", config, "--method", "sft", "--model", model, "--data", data, "--output", output,
+            *overrides]
+
+
 CASES = {
     # command: [(argv with {placeholders}, strings the error line must name)]
     "reward": [
@@ -108,32 +113,19 @@ CASES = {
         (["build-model", "hub", "--name", "{model}", "--output", "{file}"], ["a-file.txt"]),
     ],
     "train": [
-        (["train", "--config", "{missing}", "--method", "sft", "--model", "{model}", "--data", "{records}",
-          "--output", "{out}"], ["missing.jsonl"]),
-        (["train", "--config", "{folder}", "--method", "sft", "--model", "{model}", "--data", "{records}",
-          "--output", "{out}"], ["a-folder"]),
-        (["train", "--config", "{bad_yaml}", "--method", "sft", "--model", "{model}", "--data", "{records}",
-          "--output", "{out}"], ["bad.yaml", "YAML"]),
-        (["train", "--config", "{latin_yaml}", "--method", "sft", "--model", "{model}", "--data", "{records}",
-          "--output", "{out}"], ["latin1.yaml", "UTF-8"]),
-        (["train", "--config", "{recipe}", "--method", "sft", "--model", "{model}", "--data", "{not_utf8}",
-          "--output", "{out}"], ["latin1.jsonl:2"]),
-        (["train", "--config", "{recipe}", "--method", "sft", "--model", "{model}", "--data", "{malformed}",
-          "--output", "{out}"], ["malformed.jsonl:1"]),
-        (["train", "--config", "{recipe}", "--method", "sft", "--model", "{model}", "--data", "{folder}",
-          "--output", "{out}"], ["a-folder"]),
-        (["train", "--config", "{recipe}", "--method", "sft", "--model", "{model}", "--data", "{records}",
-          "--output", "{file}"], ["a-file.txt"]),
-        (["train", "--config", "{recipe}", "--method", "sft", "--model", "{missing}", "--data", "{records}",
-          "--output", "{out}"], ["missing.jsonl"]),
-        (["train", "--config", "{recipe}", "--method", "sft", "--model", "{no_tokenizer}", "--data", "{records}",
-          "--output", "{out}"], ["no-tokenizer"]),
-        (["train", "--config", "{recipe}", "--method", "sft", "--model", "{truncated}", "--data", "{records}",
-          "--output", "{out}"], ["truncated", "model.safetensors"]),
-        (["train", "--config", "{recipe}", "--method", "sft", "--model", "{model}", "--data", "{records}",
-          "--output", "{out}", "max_steps=abc"], ["max_steps"]),
-        (["train", "--config", "{recipe}", "--method", "sft", "--model", "{model}", "--data", "{records}",
-          "--output", "{out}", "max_steps=[1"], ["max_steps"]),
+        (train(config="{missing}"), ["missing.jsonl"]),
+        (train(config="{folder}"), ["a-folder"]),
+        (train(config="{bad_yaml}"), ["bad.yaml", "YAML"]),
+        (train(config="{latin_yaml}"), ["latin1.yaml", "UTF-8"]),
+        (train(data="{not_utf8}"), ["latin1.jsonl:2"]),
+        (train(data="{malformed}"), ["malformed.jsonl:1"]),
+        (train(data="{folder}"), ["a-folder"]),
+        (train(output="{file}"), ["a-file.txt"]),
+        (train(model="{missing}"), ["missing.jsonl"]),
+        (train(model="{no_tokenizer}"), ["no-tokenizer"]),
+        (train(model="{truncated}"), ["truncated", "model.safetensors"]),
+        (train("max_steps=abc"), ["max_steps"]),
+        (train("max_steps=[1"), ["max_steps"]),
     ],
     "eval": [
         (["eval", "apibank", "--predictions", "{missing}"], ["missing.jsonl"]),
