@@ -187,3 +187,21 @@ def test_resume_plan_skips_incomplete_and_foreign_checkpoints(tmp_path):
     assert plan_resume(tmp_path, {**mine, "max_steps": 4}).finished
     assert plan_resume(tmp_path, {**mine, "fingerprint": "b"}).discard_reason
     assert plan_resume(tmp_path, mine, fresh=True).discard_reason
+
+
+
+def test_command_line_overrides_train_as_yaml_1_2_values(tiny_model_dir, short_jsonl, tiny_recipe, tmp_path):
+    import yaml
+
+    from rest.cli import main
+
+    run = tmp_path / "run"
+    code = main(["train", "--config", str(tiny_recipe), "--method", "tsft", "--model", str(tiny_model_dir),
+                 "--data", str(short_jsonl), "--output", str(run), "max_steps=1", "max_length=128",
+                 "per_device_train_batch_size=2", "learning_rate=3e-3", 'upweight_regions=["NAME", "THINK"]'])
+    assert code == 0
+    assert json.loads((run / "summary.json").read_text())["global_step"] == 1
+    resolved = yaml.safe_load((run / "config.yaml").read_text())
+    assert resolved["learning_rate"] == 0.003
+    assert resolved["upweight_regions"] == ["NAME", "THINK"]
+    assert json.loads((run / "metrics.jsonl").read_text().splitlines()[0])["learning_rate"] == 0.003
