@@ -128,7 +128,7 @@ def build_model_args(wildcards, input):
 
 def eval_flags(bench):
     data = ["--data-dir", f"{R}/data/raw"] if bench == "apibank" else []
-    return shell_words(*data, "--backend", config["eval"]["backend"]) + " " + cli_flags(config["eval"][bench])
+    return f"{shell_words(*data, '--backend', config['eval']['backend'])} {cli_flags(config['eval'][bench])}"
 
 
 def check_config():
