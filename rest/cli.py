@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 from rest.io import InputError
@@ -51,7 +52,30 @@ def command_parser(name: str):
     return parser, module.run
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (it may be replaced after setup)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def _log_to_stderr() -> None:
+    """Warnings and progress notes of the package go to stderr as ``LEVEL: message``."""
+    logger = logging.getLogger("rest")
+    if not logger.handlers:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _log_to_stderr()
     top = _top_parser().parse_args(argv)
     parser, run = command_parser(top.command)
     args = parser.parse_args(top.args)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 DATA_DIR_ENV = "REST_DATA_DIR"
 
@@ -50,14 +53,75 @@ def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def read_json(path: str | os.PathLike) -> Any:
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 floats: ``3e-3`` is 0.003, not the string "3e-3"."""
+
+
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text (safe tags only) with YAML 1.2 numbers."""
+    return yaml.load(text, Loader=_Yaml12Loader)
+
+
+def check_input_file(path: str | os.PathLike, what: str = "file") -> Path:
+    """``path`` must be an existing file (not a folder): else an InputError naming it."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: file not found")
+        raise InputError(f"{path}: {what} not found")
+    if not path.is_file():
+        raise InputError(f"{path}: is a folder, expected a {what}")
+    return path
+
+
+def check_output_folder(path: str | os.PathLike, flag: str = "--output") -> Path:
+    """``path`` may be created as a folder: it must not be an existing file."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag} {path}: exists and is not a folder")
+    return path
+
+
+def _not_utf8(where: str, e: UnicodeDecodeError) -> InputError:
+    return InputError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})")
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A UTF-8 text file; a missing file, a folder or bad bytes raise InputError naming ``file:line``."""
+    path = check_input_file(path)
+    data = path.read_bytes()
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise _not_utf8(f"{path}:{line}", e) from None
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """A YAML file (YAML 1.2 numbers); errors name ``file:line``."""
+    text = read_text(path)
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise InputError(f"{where}: invalid YAML ({getattr(e, 'problem', None) or e})") from None
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    text = read_text(path)
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from e
+        raise InputError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply") from None
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[str, Any]]:
@@ -68,19 +132,24 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[str, Any]]:
     if str(path) == "-":
         name, lines = "<stdin>", sys.stdin
     else:
-        path = Path(path)
-        if not path.exists():
-            raise InputError(f"{path}: file not found")
-        name, lines = str(path), path.open(encoding="utf-8")
+        path = check_input_file(path)
+        name, lines = str(path), path.open("rb")
     try:
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
+        for lineno, raw in enumerate(lines, 1):
             where = f"{name}:{lineno}"
             try:
-                yield where, json.loads(line)
+                line = raw if isinstance(raw, str) else raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise _not_utf8(where, e) from None
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise InputError(f"{where}: invalid JSON ({e.msg})") from e
+                raise InputError(f"{where}: invalid JSON ({e.msg})") from None
+            except RecursionError:
+                raise InputError(f"{where}: JSON nested too deeply") from None
+            yield where, row
     finally:
         if lines is not sys.stdin:
             lines.close()

@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from rest.curation.pipeline import curate_from_args
+    from rest.io import check_output_folder
 
+    check_output_folder(args.output)
     report = curate_from_args(args)
     print(json.dumps({"route": report["route"], "counts": report["counts"], "dropped": report["dropped"]}, indent=2))
     return 0

@@ -25,17 +25,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="tiny", choices=["tiny", "paper", "rebuild", "all"],
                         help="which pipeline config's files are required (default: tiny)")
     parser.add_argument("--manifest", default=None, help="manifest YAML (default: the packaged one)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds a download waits for the server before giving up (default: 60)")
 
 
 def run(args: argparse.Namespace) -> int:
     from rest.curation.manifest import fetch, load_manifest, verify
-    from rest.io import DATA_DIR_ENV, atomic_write_json, resolve_data_dir
+    from rest.io import (
+        DATA_DIR_ENV,
+        InputError,
+        atomic_write_json,
+        check_output_folder,
+        resolve_data_dir,
+    )
 
+    check_output_folder(args.output)
     entries = load_manifest(args.manifest)
     if args.action == "fetch":
         data_dir = resolve_data_dir(args.data_dir) if (args.data_dir or os.environ.get(DATA_DIR_ENV)) else None
-        lock = fetch(args.output, data_dir, args.config, entries)
+        if args.timeout is not None and args.timeout <= 0:
+            raise InputError(f"--timeout must be positive, got {args.timeout}")
+        lock = fetch(args.output, data_dir, args.config, entries,
+                     **({"timeout": args.timeout} if args.timeout else {}))
     else:
+        if not Path(args.output).is_dir():
+            raise InputError(f"--output {args.output}: no such folder to verify")
         lock = verify(args.output, args.config, entries)
     atomic_write_json(Path(args.output) / LOCK_NAME, lock)
     print(json.dumps({"config": lock["config"],

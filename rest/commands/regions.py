@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import sys
 
-from rest.commands.weights import add_profile_arguments, load_tokenizer_or_fail, profile_options
-from rest.io import InputError, read_jsonl, require_keys
+from rest.commands.weights import add_profile_arguments, profile_options
+from rest.io import InputError, iter_jsonl, require_keys
 
 COLOURS = {"FORMAT": "\033[45m", "NAME": "\033[41m", "PARAMS": "\033[43m", "THINK": "\033[46m", "OTHER": ""}
 RESET = "\033[0m"
@@ -34,6 +34,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import torch
 
+    from rest.models.loading import load_tokenizer
+    from rest.parsers import scrub
     from rest.regions import REGION_NAMES, RegionTagger, ReleasedTagger, dominant_region
     from rest.weights import completion_weights
 
@@ -42,12 +44,14 @@ def run(args) -> int:
         raise InputError(f"--step must be >= 0, got {args.step}")
     texts = list(args.texts)
     if args.jsonl:
-        for i, row in enumerate(read_jsonl(args.jsonl), 1):
-            require_keys(row, {"completion": str}, f"{args.jsonl}: record {i}")
+        for where, row in iter_jsonl(args.jsonl):
+            require_keys(row, {"completion": str}, where)
             texts.append(row["completion"])
     if not texts:
         raise InputError("give completion TEXT arguments or --jsonl FILE")
-    tokenizer = load_tokenizer_or_fail(args.tokenizer)
+    # A lone surrogate (e.g. a JSON "\\ud83d" escape) cannot be encoded for the tokenizer.
+    texts = scrub(texts)
+    tokenizer = load_tokenizer(args.tokenizer, "--tokenizer", chat_template=False)
     tagger = (ReleasedTagger if args.profile == "released" else RegionTagger)(tokenizer)
     weights = completion_weights(tokenizer, texts, [args.step] * len(texts), **options)
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())

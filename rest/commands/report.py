@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from rest.io import InputError
+    from rest.io import InputError, check_output_folder
     from rest.report.build import write_report
 
     scores, metrics = list(args.scores), list(args.metrics)
@@ -40,9 +40,14 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--results {root}: not a folder")
         scores += sorted(map(str, (root / "eval").rglob("scores.json")))
         metrics += sorted(map(str, (root / "runs").rglob("metrics.jsonl")))
+        if not scores and not metrics:
+            raise InputError(f"--results {root}: no scores.json under eval/ and no metrics.jsonl under runs/")
+    if not scores and not metrics:
+        raise InputError("nothing to report: give --scores, --metrics or --results")
     output = args.output or (Path(args.results) / "report" if args.results else None)
     if output is None:
         raise InputError("give --output (or --results, which writes RESULTS/report)")
+    check_output_folder(output)
     summary = write_report(scores=scores, metrics=metrics, run_config=args.run_config,
                            data_dir=args.data_dir, output=output)
     print(f"report: {len(summary['tables'])} table files, {len(summary['figures'])} figures, "

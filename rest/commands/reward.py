@@ -14,6 +14,9 @@ import sys
 from rest.io import InputError, iter_jsonl, require_keys
 from rest.rewards import DEFAULT_HORIZON, compute_reward
 
+#: Any real rollout count is far below this; larger ones cannot become a float progress.
+MAX_STEP = 10**12
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("file", help="JSONL file of completions and ground truths ('-' for stdin)")
@@ -28,8 +31,9 @@ def run(args) -> int:
     for where, row in iter_jsonl(args.file):
         require_keys(row, {"completion": str, "ground_truth": str}, where)
         step, dynamic = row.get("step", 0), row.get("dynamic", True)
-        if isinstance(step, bool) or not isinstance(step, int):
-            raise InputError(f"{where}: key 'step' must be an integer, got {step!r}")
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
+            shown = step if not isinstance(step, int) or abs(step) < 10**18 else f"an integer of {len(str(step))} digits"
+            raise InputError(f"{where}: key 'step' must be an integer from 0 to {MAX_STEP}, got {shown!r}")
         if not isinstance(dynamic, bool):
             raise InputError(f"{where}: key 'dynamic' must be true or false, got {dynamic!r}")
         r = compute_reward(row["completion"], row["ground_truth"], step=step, dynamic=dynamic, horizon=args.horizon)

@@ -54,16 +54,9 @@ def profile_options(args) -> dict:
             "cot_gradients": not args.no_cot_gradients, "curriculum": not args.no_curriculum}
 
 
-def load_tokenizer_or_fail(name: str):
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(name)
-    except (OSError, ValueError) as e:
-        raise InputError(f"--tokenizer {name}: cannot load a tokenizer ({str(e).splitlines()[0]})") from e
-
-
 def run(args) -> int:
+    from rest.models.loading import load_tokenizer
+    from rest.parsers import scrub
     from rest.weights import completion_weights
 
     options = profile_options(args)
@@ -74,6 +67,8 @@ def run(args) -> int:
             raise InputError(f"{where}: key 'step' must be a non-negative integer, got {row['step']!r}")
         texts.append(row["completion"])
         steps.append(row["step"])
-    weights = completion_weights(load_tokenizer_or_fail(args.tokenizer), texts, steps, **options)
+    tokenizer = load_tokenizer(args.tokenizer, "--tokenizer", chat_template=False)
+    # A lone surrogate (a JSON "\\ud83d" escape) cannot be encoded for the tokenizer.
+    weights = completion_weights(tokenizer, scrub(texts), steps, **options)
     sys.stdout.write("".join(json.dumps({"weights": w}) + "\n" for w in weights))
     return 0

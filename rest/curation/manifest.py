@@ -9,7 +9,9 @@ show exactly which data a result came from.
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
+import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -19,7 +21,9 @@ from typing import Any
 
 import yaml
 
-from rest.io import InputError, atomic_path
+from rest.io import InputError, atomic_path, read_yaml
+
+log = logging.getLogger(__name__)
 
 CONFIG_NAMES = ("tiny", "paper", "rebuild")
 _CHUNK = 1 << 20
@@ -52,8 +56,8 @@ def load_manifest(path: str | Path | None = None) -> list[ManifestEntry]:
         text = resources.files("rest").joinpath("resources/data_manifest.yaml").read_text("utf-8")
         where = "rest/resources/data_manifest.yaml"
     else:
-        text, where = Path(path).read_text(encoding="utf-8"), str(path)
-    doc = yaml.safe_load(text)
+        text, where = None, str(path)
+    doc = yaml.safe_load(text) if text is not None else read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
         raise InputError(f"{where}: expected a mapping with a 'files' list")
     entries = []
@@ -121,9 +125,20 @@ def _how_to_provide(entry: ManifestEntry, folder: Path) -> str:
     return f"{source} and place it at {folder / entry.path}"
 
 
-def _download(url: str, dest: Path, timeout: float = 60.0) -> None:
+#: Seconds a download waits for the server to answer (or to send more) before giving up.
+DOWNLOAD_TIMEOUT = 60.0
+
+
+def _download(url: str, dest: Path, timeout: float = DOWNLOAD_TIMEOUT) -> None:
+    log.info("fetching %s from %s (waiting up to %g s for the server)", dest.name, url, timeout)
     with atomic_path(dest) as tmp, urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
         shutil.copyfileobj(resp, out, _CHUNK)
+
+
+def _unreachable(error: BaseException) -> bool:
+    """A timeout or refused connection: the next download from this machine would wait as long."""
+    reason = getattr(error, "reason", error)
+    return isinstance(reason, (TimeoutError, ConnectionError, socket.timeout, socket.gaierror))
 
 
 def fetch(
@@ -131,17 +146,20 @@ def fetch(
     data_dir: str | Path | None = None,
     config: str = "tiny",
     entries: list[ManifestEntry] | None = None,
+    timeout: float = DOWNLOAD_TIMEOUT,
 ) -> dict[str, Any]:
     """Gather the manifest's files into ``output``; return the lock record.
 
     A file is copied from ``data_dir`` when it is there, else downloaded from its URL
     when the chosen config needs it. Every file is checked against its pinned checksum.
     A needed file that cannot be had stops with a message saying what to put where.
+    After one download times out or is refused, no other is tried (each would wait as long).
     """
     output = Path(output)
     entries = entries if entries is not None else load_manifest()
     local = Path(data_dir) if data_dir else None
     rows, problems = [], []
+    offline = None
     for entry in entries:
         dest = output / entry.path
         src = local / entry.path if local else None
@@ -164,10 +182,15 @@ def fetch(
         if not entry.url:
             problems.append(f"{entry.path} is needed by the {config} config: {_how_to_provide(entry, local or output)}")
             continue
+        if offline is not None:
+            problems.append(f"{entry.path}: not tried ({offline}); {_how_to_provide(entry, local or output)}")
+            continue
         try:
-            _download(entry.url, dest)
+            _download(entry.url, dest, timeout)
         except (urllib.error.URLError, OSError, ValueError) as e:
             problems.append(f"{entry.path}: download failed ({e}); {_how_to_provide(entry, local or output)}")
+            if _unreachable(e):
+                offline = f"the download of {entry.path} got no answer within {timeout:g} s"
             continue
         bad = checksum_problem(dest, entry)
         if bad:

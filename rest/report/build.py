@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from rest.io import InputError, atomic_write_text
+from rest.io import InputError, atomic_write_text, check_input_file, read_text
 from rest.report import figures
 from rest.report.audit import audit_markdown, audit_paper, findings_frame
 from rest.report.collect import BASE_METHOD, load_metrics, load_scores
@@ -35,10 +35,7 @@ def load_run_config(value: str | None) -> dict | None:
         return None
     text = value
     if not value.lstrip().startswith("{"):
-        path = Path(value)
-        if not path.exists():
-            raise InputError(f"--run-config {value}: file not found")
-        text = path.read_text(encoding="utf-8")
+        text = read_text(check_input_file(value, "run config"))
     try:
         cfg = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rest.io import InputError, read_json, read_jsonl
+from rest.io import InputError, check_input_file, iter_jsonl, read_json
 
 BASE_METHOD = "base"
 _SEED = re.compile(r"^seed(\d+)$")
@@ -50,6 +50,7 @@ def load_scores(paths: list[str | Path]) -> pd.DataFrame:
     """One row per (model, method, seed, benchmark, metric) with the value in percent."""
     rows = []
     for path in paths:
+        check_input_file(path, "scores file")  # a missing file is not a layout problem
         model, method, seed, bench = parse_eval_path(path)
         scores = read_json(path)
         metrics = scores.get("metrics") if isinstance(scores, dict) else None
@@ -68,8 +69,14 @@ def load_metrics(paths: list[str | Path]) -> pd.DataFrame:
     """Training logs as one frame: the log's own columns plus model, method and seed."""
     frames = []
     for path in paths:
+        check_input_file(path, "metrics file")
         model, method, seed = parse_run_path(path)
-        rows = [r for r in read_jsonl(path) if isinstance(r, dict)]
+        rows = []
+        for where, row in iter_jsonl(path):
+            step = row.get("step") if isinstance(row, dict) else None
+            if isinstance(step, bool) or not isinstance(step, int):
+                raise InputError(f"{where}: each row needs an integer 'step', got {step!r}")
+            rows.append(row)
         if not rows:
             continue
         # Nested per-region logs become columns such as ``region_weights/THINK``.

@@ -8,6 +8,9 @@ config delta from the registry and then ``key=value`` overrides are applied on t
 from __future__ import annotations
 
 import dataclasses
+import enum
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from typing import Any
 import yaml
 from trl import GRPOConfig, SFTConfig
 
-from rest.io import InputError
+from rest.io import InputError, check_input_file, load_yaml, read_yaml
 from rest.regions import Region
 from rest.weights import TokenWeighter
 
@@ -111,42 +114,92 @@ SECTION = {"sft": "sft", "grpo": "grpo", "rest": "grpo"}
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` strings -> dict; values are parsed as YAML (numbers, bools, lists)."""
+    """``key=value`` strings -> dict; values are parsed as YAML 1.2 (``3e-3`` is a number; bools, lists)."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise InputError(f"override {pair!r}: expected key=value")
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            out[key.strip()] = load_yaml(value)
+        except yaml.YAMLError as e:
+            problem = str(getattr(e, "problem", None) or e).splitlines()[0]
+            raise InputError(f"override {key.strip()}: cannot parse {value!r} ({problem})") from None
     return out
 
 
+def _accepts(tp, value) -> bool:
+    """Whether ``value`` (as YAML gives it) fits the annotation ``tp``; unknown types are left to the class."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(a, value) for a in args)
+    if origin is typing.Literal:
+        return value in args
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    if origin in (list, tuple) or tp in (list, tuple):
+        return isinstance(value, (list, tuple)) and (not args or all(_accepts(args[0], v) for v in value))
+    if origin is dict or tp is dict:
+        return isinstance(value, dict)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return value in {m.value for m in tp}
+    return True
+
+
+def _type_name(tp) -> str:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
+
+
+def check_value_types(cls, values: dict[str, Any], source: dict[str, str]) -> None:
+    """Each value must fit its field's type; the error names the key and where it was set."""
+    hints = typing.get_type_hints(cls)
+    for key, value in values.items():
+        if key in hints and not _accepts(hints[key], value):
+            raise InputError(f"{source[key]}: {key}={value!r} must be {_type_name(hints[key])}")
 def load_recipe(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: recipe not found")
-    try:
-        recipe = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: invalid YAML ({e})") from e
+    recipe = read_yaml(check_input_file(path, "recipe")) or {}
     if not isinstance(recipe, dict):
         raise InputError(f"{path}: a recipe must be a mapping of config keys")
     return recipe
 
 
-def resolve_config(recipe: dict[str, Any], kind: str, method_delta: dict[str, Any],
-                   overrides: dict[str, Any], output_dir: str | Path, where: str = "recipe"):
-    """Recipe common keys < the trainer family's section < method delta < overrides."""
+def recipe_values(recipe: dict[str, Any], kind: str, method_delta: dict[str, Any], overrides: dict[str, Any],
+                  where: str = "recipe") -> dict[str, Any]:
+    """Recipe common keys < the trainer family's section < method delta < overrides, each key
+    known to the config class and of its type (checked without building the config)."""
     cls = CONFIG_CLASSES[kind]
     common = {k: v for k, v in recipe.items() if k not in set(SECTION.values())}
     section = recipe.get(SECTION[kind]) or {}
     if not isinstance(section, dict):
         raise InputError(f"{where}: section {SECTION[kind]!r} must be a mapping")
     values = {**common, **section, **method_delta, **overrides}
+    source = {**{k: where for k in common}, **{k: f"{where}: section {SECTION[kind]}" for k in section},
+              **{k: "method" for k in method_delta}, **{k: "override" for k in overrides}}
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise InputError(f"{where}: unknown key(s) {unknown} for {cls.__name__}")
+        raise InputError("; ".join(f"{source[k]}: unknown key {k!r} for {cls.__name__}" for k in unknown))
+    check_value_types(cls, values, source)
+    return values
+
+
+def resolve_config(recipe: dict[str, Any], kind: str, method_delta: dict[str, Any],
+                   overrides: dict[str, Any], output_dir: str | Path, where: str = "recipe"):
+    """The config object of ``recipe_values``, writing checkpoints under ``output_dir``."""
+    cls = CONFIG_CLASSES[kind]
+    values = recipe_values(recipe, kind, method_delta, overrides, where)
     values["output_dir"] = str(Path(output_dir) / "checkpoints")
     try:
         return cls(**values)

@@ -53,6 +53,20 @@ def metrics_row(step: int, logs: dict, step_time: float | None, rollout: int | N
     return row
 
 
+def keep_steps_through(path: Path, step: int) -> None:
+    """Drop the rows logged after ``step`` (a killed run logs past its last checkpoint)."""
+    kept = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a line cut by the kill
+            if row.get("step", 0) <= step:
+                kept.append(line + "\n")
+    atomic_write_text(path, "".join(kept))
+
+
 class MetricsCallback(TrainerCallback):
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -63,16 +77,7 @@ class MetricsCallback(TrainerCallback):
         if not state.is_world_process_zero:
             return
         # Resuming: the killed run may have logged steps after its last checkpoint.
-        kept = []
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    continue  # a line cut by the kill
-                if row.get("step", 0) <= state.global_step:
-                    kept.append(line + "\n")
-        atomic_write_text(self.path, "".join(kept))
+        keep_steps_through(self.path, state.global_step)
 
     def on_step_begin(self, args, state, control, **kwargs):
         self._t0 = time.perf_counter()

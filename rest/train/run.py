@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from rest.io import InputError, atomic_write_json, atomic_write_text
+from rest.io import InputError, atomic_write_json, atomic_write_text, check_output_folder
 from rest.train.config import config_to_yaml, load_recipe, parse_overrides, resolve_config
+from rest.train.data import load_records
 from rest.train.registry import Method, get_method
+from rest.train.resume import (
+    FINGERPRINT_FILE,
+    FingerprintCallback,
+    discard_checkpoints,
+    plan_resume,
+    run_fingerprint,
+    split_fresh,
+)
+
+log = logging.getLogger(__name__)
 
 
 def save_model_atomically(save, target: Path, trainer=None) -> None:
@@ -34,24 +46,10 @@ def save_model_atomically(save, target: Path, trainer=None) -> None:
         os.replace(tmp, target)
 
 
-def last_checkpoint(checkpoint_dir: Path) -> str | None:
-    """The newest complete checkpoint; a save cut by a kill lacks trainer_state.json (written last)."""
-    found = []
-    for path in checkpoint_dir.glob("checkpoint-*") if checkpoint_dir.is_dir() else []:
-        step = path.name.removeprefix("checkpoint-")
-        if step.isdigit() and path.is_dir():
-            found.append((int(step), path))
-    for step, path in sorted(found, reverse=True):
-        if (path / "trainer_state.json").exists():
-            return str(path)
-        print(f"warning: skipping incomplete checkpoint {path}")
-    return None
-
-
 def build_trainer(method: Method, config, model: str, data: str | None, tokenizer, callbacks=()):
     """The TRL trainer for ``method`` and the data report; ``config`` is already resolved."""
     from rest.rewards import RolloutClock, make_reward_funcs
-    from rest.train.data import load_records, rl_dataset, sft_dataset
+    from rest.train.data import rl_dataset, sft_dataset
     from rest.train.trainers import RegionSFTTrainer, ResTTrainer
 
     if not data:
@@ -71,29 +69,36 @@ def build_trainer(method: Method, config, model: str, data: str | None, tokenize
     dropped = prepared.report["records"] - len(trainer.train_dataset)
     prepared.report["records_dropped_by_truncation"] = dropped
     if dropped:
-        print(f"warning: {dropped} of {prepared.report['records']} records left no trainable token after "
-              f"truncation to max_length and were dropped")
+        log.warning("%d of %d records left no trainable token after truncation to max_length and were dropped",
+                    dropped, prepared.report["records"])
     return trainer, prepared.report
 
 
 def train(method_name: str, recipe_path: str, model: str, data: str | None, output: str,
           overrides: dict[str, Any] | None = None) -> dict:
-    """Train (or resume) one method; returns the summary written last to ``output/summary.json``."""
-    from rest.models.loading import load_model, load_tokenizer
-    from rest.train.metrics import MetricsCallback
+    """Train (or resume, or finalize) one method; returns the summary written last to ``output/summary.json``.
+
+    Everything is validated before the run folder is touched. Checkpoints are resumed only
+    under the rule of ``rest.train.resume``; ``fresh=true`` among the overrides discards them.
+    """
+    from rest.models.loading import check_model_folder, load_model, load_tokenizer
+    from rest.train.metrics import MetricsCallback, keep_steps_through
 
     method = get_method(method_name)
     out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_folder(out)
+    overrides, fresh = split_fresh(overrides or {})
     main = int(os.environ.get("RANK", "0")) == 0  # launched by accelerate/torchrun: one writer
-    if main:
-        (out / "summary.json").unlink(missing_ok=True)  # a rerun is not done until it says so
     started = time.time()
     tokenizer = load_tokenizer(model)
+    check_model_folder(model)
     summary: dict[str, Any] = {"method": method.name, "display_name": method.display, "trainer": method.trainer,
                                "init_from": method.init_from, "model": str(model), "data": data}
 
     if method.trainer == "none":
+        out.mkdir(parents=True, exist_ok=True)
+        if main:
+            (out / "summary.json").unlink(missing_ok=True)
         atomic_write_text(out / "config.yaml", f"method: base\nmodel: {model}\n")
         atomic_write_text(out / "metrics.jsonl", "")
         base = load_model(model)
@@ -102,30 +107,72 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
         atomic_write_json(out / "summary.json", summary)
         return summary
 
+    # Validate everything before touching the run folder: a bad rerun leaves a finished run intact.
     recipe = load_recipe(recipe_path)
-    config = resolve_config(recipe, method.trainer, method.delta, overrides or {}, out, where=str(recipe_path))
+    config = resolve_config(recipe, method.trainer, method.delta, overrides, out, where=str(recipe_path))
+    if not data:
+        raise InputError(f"--data is required for method {method.name!r}")
+    load_records(data)
+    fingerprint = run_fingerprint(method, config, model, data)
+    plan = plan_resume(Path(config.output_dir), fingerprint, fresh=fresh)
+
+    out.mkdir(parents=True, exist_ok=True)
     if main:
+        (out / "summary.json").unlink(missing_ok=True)  # a rerun is not done until it says so
+        if plan.discard_reason:
+            log.warning("starting %s from scratch, discarding its checkpoints: %s", out, plan.discard_reason)
+            discard_checkpoints(Path(config.output_dir))
+            (out / "metrics.jsonl").unlink(missing_ok=True)
         atomic_write_text(out / "config.yaml", config_to_yaml(config))
-    trainer, data_report = build_trainer(method, config, model, data, tokenizer,
-                                         [MetricsCallback(out / "metrics.jsonl")])
-    resume = last_checkpoint(Path(config.output_dir))
-    if resume:
-        print(f"resuming from {resume}")
-    result = trainer.train(resume_from_checkpoint=resume)
-    save_model_atomically(trainer.save_model, out / "model", trainer)
+
+    if plan.finished:
+        # The last checkpoint is the trained model: finalize from it, never train a step past max_steps.
+        log.info("%s is the run's last step: finalizing from it without training", plan.checkpoint)
+        global_step, world_size, data_report = plan.global_step, int(os.environ.get("WORLD_SIZE", "1")), None
+        train_loss = plan.loss_sum / max(global_step, 1)
+        if main:
+            keep_steps_through(out / "metrics.jsonl", global_step)
+            trained = load_model(plan.checkpoint, dtype="auto")
+            save_model_atomically(lambda d: _save_with_fingerprint(d, fingerprint, trained, tokenizer), out / "model")
+    else:
+        trainer, data_report = build_trainer(method, config, model, data, tokenizer,
+                                             [MetricsCallback(out / "metrics.jsonl"), FingerprintCallback(fingerprint)])
+        if plan.checkpoint:
+            log.info("resuming from %s", plan.checkpoint)
+        result = trainer.train(resume_from_checkpoint=plan.checkpoint)
+        save_model_atomically(lambda d: _save_with_fingerprint(d, fingerprint, trainer), out / "model", trainer)
+        global_step, world_size = trainer.state.global_step, trainer.args.world_size
+        # HF averages over this call's steps only; the run's loss covers every step (the resumed ones too).
+        new_steps = global_step - plan.global_step
+        train_loss = (plan.loss_sum + result.training_loss * new_steps) / max(global_step, 1)
 
     summary.update(
-        global_step=trainer.state.global_step,
-        resumed_from=resume,
-        train_loss=result.training_loss,
+        global_step=global_step,
+        resumed_from=plan.checkpoint,
+        finalized_without_training=plan.finished,
+        train_loss=train_loss,
         seconds=round(time.time() - started, 2),
         seed=config.seed,
-        world_size=trainer.args.world_size,
+        world_size=world_size,
         data_report=data_report,
+        fingerprint=fingerprint["fingerprint"],
     )
     if main:
         atomic_write_json(out / "summary.json", summary)
     return summary
+
+
+def _save_with_fingerprint(folder, fingerprint: dict, model_or_trainer, tokenizer=None) -> None:
+    """Save the trained model with the fingerprint of the run that made it (a later run starts from it)."""
+    if tokenizer is None:
+        model_or_trainer.save_model(folder)
+        if not model_or_trainer.args.should_save:
+            return
+    else:
+        model_or_trainer.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+    if Path(folder).is_dir():
+        atomic_write_json(Path(folder) / FINGERPRINT_FILE, fingerprint)
 
 
 def train_from_args(args) -> int:

@@ -122,7 +122,7 @@ def test_no_curriculum_holds_the_initial_weights(tmp_path):
 
 
 def test_bad_recipe_keys_and_values_are_named(tmp_path):
-    with pytest.raises(InputError, match=r"unknown key\(s\) \['learning_rat'\]"):
+    with pytest.raises(InputError, match=r"override: unknown key 'learning_rat'"):
         config_for("grpo", tmp_path, learning_rat=1.0)
     with pytest.raises(InputError, match="weighting"):
         config_for("rest", tmp_path, weighting="entropy")

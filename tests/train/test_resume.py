@@ -44,16 +44,3 @@ def test_killed_run_resumes_at_the_right_step(tiny_model_dir, train_jsonl, tiny_
     assert json.loads((final / "trainer_state.json").read_text())["global_step"] == 6
     # one micro-batch per step: a weighter restored from the checkpoint has seen all six
     assert json.loads((final / "token_weighter.json").read_text())["batches_seen"] == 6
-
-
-def test_resume_skips_a_checkpoint_cut_by_a_kill(tmp_path):
-    from rest.train.run import last_checkpoint
-
-    assert last_checkpoint(tmp_path / "none") is None
-    for step, complete in ((2, True), (4, True), (6, False)):
-        ckpt = tmp_path / f"checkpoint-{step}"
-        ckpt.mkdir()
-        if complete:
-            (ckpt / "trainer_state.json").write_text("{}")
-    (tmp_path / "checkpoint-x").mkdir()
-    assert last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")

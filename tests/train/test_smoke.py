@@ -72,7 +72,7 @@ def test_cli_errors_name_the_bad_input(tiny_model_dir, train_jsonl, tiny_recipe,
                         "--model", str(tiny_model_dir), "--data", str(train_jsonl), "--output", str(tmp_path / "x")],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "error: --method 'ppo'" in r.stderr
-    with pytest.raises(InputError, match="no config.json"):
+    with pytest.raises(InputError, match="nope: no such folder"):
         train("grpo", str(tiny_recipe), str(tmp_path / "nope"), str(train_jsonl), str(tmp_path / "y"))
     with pytest.raises(InputError, match="--data is required"):
         train("sft", str(tiny_recipe), str(tiny_model_dir), None, str(tmp_path / "z"))

@@ -2,6 +2,7 @@
 # which run a method starts from come from the training registry, never copied here.
 import json
 import os
+import shlex
 
 from rest.train.registry import METHODS
 
@@ -80,37 +81,77 @@ def parent(path):
     return os.path.dirname(path)
 
 
+def shell_words(*words):
+    """Words of a shell command line, each quoted: no config value can start a command.
+
+    A list stands for several words; None is left out. Every rule builds its options here.
+    """
+    out = []
+    for word in words:
+        if word is None:
+            continue
+        out += [shlex.quote(str(w)) for w in (word if isinstance(word, (list, tuple)) else [word])]
+    return " ".join(out)
+
+
 def cli_flags(options):
     """`--key value` flags for the set options of a config section (True: bare flag)."""
-    flags = []
+    words = []
     for key, value in options.items():
         if key == "enabled" or value is None or value is False:
             continue
-        flag = f"--{key.replace('_', '-')}"
-        if value is True:
-            flags.append(flag)
-        elif isinstance(value, list):
-            flags.append(f"{flag} {' '.join(map(str, value))}")
-        else:
-            flags.append(f"{flag} {value}")
-    return " ".join(flags)
+        words.append(f"--{key.replace('_', '-')}")
+        if value is not True:
+            words.append(value)
+    return shell_words(*words)
+
+
+def override_pairs(options):
+    """`key=value` words of `rest train` (lists and numbers as JSON, which its YAML parser reads)."""
+    return [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in options.items()]
 
 
 def overrides(options):
-    return " ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in options.items())
+    return shell_words(override_pairs(options))
 
 
 def data_dir_flag():
-    return f"--data-dir {config['data_dir']}" if config.get("data_dir") else ""
+    return shell_words("--data-dir", config["data_dir"]) if config.get("data_dir") else ""
 
 
 def build_model_args(wildcards, input):
     spec = config["models"][wildcards.model]
     if spec["source"] == "tiny":
-        return f"tiny --corpus {input.corpus} --seed {spec.get('seed', 0)}"
-    return f"hub --name {spec['hub_name']}"
+        return shell_words("tiny", "--corpus", input.corpus, "--seed", spec.get("seed", 0))
+    return shell_words("hub", "--name", spec["hub_name"])
 
 
 def eval_flags(bench):
-    data = f"--data-dir {R}/data/raw" if bench == "apibank" else ""
-    return f"{data} --backend {config['eval']['backend']} {cli_flags(config['eval'][bench])}"
+    data = ["--data-dir", f"{R}/data/raw"] if bench == "apibank" else []
+    return f"{shell_words(*data, '--backend', config['eval']['backend'])} {cli_flags(config['eval'][bench])}"
+
+
+def check_config():
+    """Settings that only a job would reject, rejected at `snakemake -n`, naming the config key."""
+    from rest.eval.bfcl import expand_categories
+    from rest.io import InputError
+    from rest.train.config import load_recipe, parse_overrides, recipe_values
+    from rest.train.resume import split_fresh
+
+    try:
+        expand_categories(config["eval"]["bfcl"].get("categories") or [])
+    except InputError as e:
+        raise ValueError(f"config eval.bfcl.categories: {e}") from None
+    try:
+        recipe = load_recipe(config["recipe"])
+        values, _ = split_fresh(parse_overrides(override_pairs(config["train_overrides"])))
+        for name in {meth for _, meth, _ in trained_runs()}:
+            method = METHODS[name]
+            if method.trainer != "none":
+                recipe_values(recipe, method.trainer, method.delta, values, where=config["recipe"])
+    except InputError as e:
+        raise ValueError(f"config train_overrides / recipe: {e}") from None
+
+
+if workflow.is_main_process:  # jobs run on a cluster re-read the workflow: checked once is enough
+    check_config()

@@ -16,7 +16,7 @@ rule fetch_data:
     benchmark:
         f"{R}/benchmarks/data/fetch.tsv"
     shell:
-        "python -m rest data fetch --config {params.files} --output {output} {params.data_dir} > {log} 2>&1"
+        "python -m rest data fetch --config {params.files:q} --output {output:q} {params.data_dir} > {log:q} 2>&1"
 
 
 rule curate:
@@ -37,4 +37,4 @@ rule curate:
     benchmark:
         f"{R}/benchmarks/data/curate.tsv"
     shell:
-        "python -m rest curate --data-dir {input.raw} --output {params.out} {params.flags} > {log} 2>&1"
+        "python -m rest curate --data-dir {input.raw:q} --output {params.out:q} {params.flags} > {log:q} 2>&1"

@@ -3,8 +3,8 @@
 
 
 
-EVAL_SHELL = ("python -m rest eval {params.bench} --model {params.model} --output {params.out}"
-              " {params.flags} > {log} 2>&1")
+EVAL_SHELL = ("python -m rest eval {params.bench:q} --model {params.model:q} --output {params.out:q}"
+              " {params.flags} > {log:q} 2>&1")
 
 for bench in ("apibank", "bfcl"):
 

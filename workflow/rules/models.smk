@@ -16,4 +16,4 @@ rule build_model:
     benchmark:
         f"{R}/benchmarks/models/{{model}}.tsv"
     shell:
-        "python -m rest build-model {params.args} --output {output} > {log} 2>&1"
+        "python -m rest build-model {params.args} --output {output:q} > {log:q} 2>&1"

@@ -21,5 +21,5 @@ rule report:
     benchmark:
         f"{R}/benchmarks/report.tsv"
     shell:
-        "python -m rest report --scores {input.scores} --metrics {params.metrics}"
-        " --run-config {params.config:q} --data-dir {input.raw} --output {params.out} > {log} 2>&1"
+        "python -m rest report --scores {input.scores:q} --metrics {params.metrics:q}"
+        " --run-config {params.config:q} --data-dir {input.raw:q} --output {params.out:q} > {log:q} 2>&1"

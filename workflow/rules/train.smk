@@ -20,6 +20,6 @@ rule train:
     benchmark:
         f"{R}/benchmarks/train/{{model}}/{{method}}/seed{{seed}}.tsv"
     shell:
-        "python -m rest train --config {input.recipe} --method {wildcards.method} --model {params.init}"
-        " --data {input.data} --output {params.run_dir} seed={wildcards.seed} {params.overrides}"
-        " > {log} 2>&1"
+        "python -m rest train --config {input.recipe:q} --method {wildcards.method:q} --model {params.init:q}"
+        " --data {input.data:q} --output {params.run_dir:q} seed={wildcards.seed:q} {params.overrides}"
+        " > {log:q} 2>&1"
