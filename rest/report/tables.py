@@ -119,6 +119,25 @@ class Table:
         return paths
 
 
+def write_frame_table(frame: pd.DataFrame, text_rows: list[list[str]], head: list[str], folder: Path,
+                      name: str, title: str, note: str) -> list[Path]:
+    """A table that is no paper table: ``frame`` as CSV, ``text_rows`` under ``head`` as
+    Markdown and LaTeX, with ``note`` under it."""
+    folder = Path(folder)
+    paths = [folder / f"{name}.{ext}" for ext in ("csv", "md", "tex")]
+    atomic_write_text(paths[0], frame.to_csv(index=False))
+    md = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    md += ["| " + " | ".join(r) + " |" for r in text_rows]
+    atomic_write_text(paths[1], "\n".join(md + ["", note]) + "\n")
+    body = [" & ".join(_tex(c) for c in r) + r" \\" for r in text_rows]
+    atomic_write_text(paths[2], "\n".join([
+        r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{_tex(title)}. {_tex(note)}}}",
+        rf"\label{{tab:{name}}}", rf"\begin{{tabular}}{{{'l' * len(head)}}}", r"\toprule",
+        " & ".join(_tex(h) for h in head) + r" \\", r"\midrule", *body, r"\bottomrule",
+        r"\end{tabular}", r"\end{table}"]) + "\n")
+    return paths
+
+
 def _tex(text: str) -> str:
     out = text
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
