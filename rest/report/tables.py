@@ -18,6 +18,7 @@ from rest.io import atomic_write_text
 NOT_RUN = "not run"
 NOT_PUBLISHED = "—"
 CLOSED_MODEL = "Closed model"  # rows of closed models: the paper's numbers only
+SINGLE_RUN_NOTE = "The paper reports single runs: its tables give no spread and no intervals."
 
 
 def paper_results() -> pd.DataFrame:
@@ -96,6 +97,7 @@ class Table:
                   f"`{NOT_RUN}`: this run did not produce it; `{NOT_PUBLISHED}`: not in the paper."), "",
                  "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in self.text_rows()]
+        lines += ["", f"Ours: mean ± std (sample std) where a cell has two or more seeds. {SINGLE_RUN_NOTE}"]
         return "\n".join(lines) + "\n"
 
     def latex(self) -> str:
@@ -104,7 +106,8 @@ class Table:
         body = [" & ".join(_tex(c) for c in r) + r" \\" for r in self.text_rows()]
         return "\n".join([
             r"\begin{table}[t]", r"\centering", r"\small",
-            rf"\caption{{{_tex(self.title)}. Each cell: ours / paper ($\Delta$).}}",
+            rf"\caption{{{_tex(self.title)}. Each cell: ours (mean $\pm$ std over seeds) / paper ($\Delta$). "
+            rf"{_tex(SINGLE_RUN_NOTE)}}}",
             rf"\label{{tab:{self.name}}}",
             rf"\begin{{tabular}}{{{cols}}}", r"\toprule", head + r" \\", r"\midrule",
             *body, r"\bottomrule", r"\end{tabular}", r"\end{table}",
@@ -142,7 +145,10 @@ def _tex(text: str) -> str:
     out = text
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
         out = out.replace(a, b)
-    return out.replace("±", r"$\pm$").replace("Δ", r"$\Delta$").replace("—", "--")
+    for a, b in (("±", r"$\pm$"), ("Δ", r"$\Delta$"), ("—", "--"), ("−", "$-$"), ("✱", r"$\ast$"),
+                 ("‖ḡ‖²", r"$\|\bar g\|^2$"), ("‖ḡ‖", r"$\|\bar g\|$"), ("Σ", r"$\Sigma$"), ("H̄", r"$\bar H$")):
+        out = out.replace(a, b)
+    return out
 
 
 TITLES = {
