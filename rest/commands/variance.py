@@ -54,7 +54,7 @@ def _check(args) -> None:
     if len(args.checkpoints) != len(args.rollouts):
         raise InputError(f"--checkpoints ({len(args.checkpoints)}) and --rollouts ({len(args.rollouts)}) "
                          "must pair one to one")
-    for name in ("groups", "max_new_tokens", "resamples"):
+    for name in ("max_new_tokens", "resamples"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.groups < 2:

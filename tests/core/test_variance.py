@@ -115,3 +115,28 @@ def test_help_explains_the_estimator_and_bad_pairing_is_one_line(tmp_path):
     out = rest("--checkpoints", "a", "b", "--rollouts", "0", "--data", "d.jsonl", "--output", str(tmp_path / "v.json"))
     assert out.returncode == 2
     assert out.stderr.strip() == "error: --checkpoints (2) and --rollouts (1) must pair one to one"
+
+
+def test_sampling_is_seeded_and_masks_after_eos(tiny_model_dir, tiny_tokenizer):
+    from transformers import AutoModelForCausalLM
+
+    from rest.regions import RegionTagger
+    from rest.variance import sample_group
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
+    prompt = torch.tensor(tiny_tokenizer("<|im_start|>user\nhi<|im_end|>\n")["input_ids"])
+    lengths = []
+
+    def reward(text):
+        lengths.append(len(text))
+        return float(len(text))
+
+    kw = dict(group_size=3, max_new_tokens=6, temperature=1.0)
+    a = sample_group(model, tiny_tokenizer, RegionTagger(tiny_tokenizer), prompt, reward, seed=5, **kw)
+    b = sample_group(model, tiny_tokenizer, RegionTagger(tiny_tokenizer), prompt, reward, seed=5, **kw)
+    assert torch.equal(a.completion_ids, b.completion_ids) and torch.equal(a.rewards, b.rewards)
+    assert a.rewards.tolist() == lengths[:3]
+    eos = tiny_tokenizer.eos_token_id
+    for ids, mask in zip(a.completion_ids.tolist(), a.mask.tolist()):
+        cut = ids.index(eos) + 1 if eos in ids else len(ids)
+        assert mask == [1] * cut + [0] * (len(ids) - cut)
