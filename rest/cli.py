@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "train": "train one method (ResT, GRPO, SFT, ...) from a recipe",
     "eval": "evaluate a model on API-Bank or BFCL, or score existing predictions",
     "report": "write the paper's tables and figures from score files",
+    "variance": "measure the policy-gradient variance of GRPO and ResT at checkpoints (Theorems 1-2)",
 }
 
 

@@ -12,6 +12,7 @@ from rest.report import figures
 from rest.report.audit import audit_markdown, audit_paper, findings_frame
 from rest.report.collect import BASE_METHOD, load_metrics, load_scores
 from rest.report.index import data_checksums, index_markdown
+from rest.report.intervals import write_intervals
 from rest.report.tables import build_tables, paper_results
 
 #: Bars of Fig. 2: the overall accuracy of each benchmark plus BFCL's summary columns.
@@ -63,6 +64,7 @@ def write_report(scores, metrics, run_config, data_dir, output) -> dict:
     table_files = []
     for table in build_tables(score_df, paper_results(), labels, model_aliases(cfg, run_models)):
         table_files += [p.relative_to(out).as_posix() for p in table.write(out / "tables")]
+    table_files += [p.relative_to(out).as_posix() for p in write_intervals(scores, out / "tables", labels)]
 
     findings = audit_paper(paper_results())
     atomic_write_text(out / "audit.md", audit_markdown(findings))

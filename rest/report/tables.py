@@ -19,6 +19,7 @@ from rest.train.registry import METHODS
 NOT_RUN = "not run"
 NOT_PUBLISHED = "—"
 CLOSED_MODEL = "Closed model"  # rows of closed models: the paper's numbers only
+SINGLE_RUN_NOTE = "The paper reports single runs: its tables give no spread and no intervals."
 
 
 #: Methods the paper publishes no number for, each shown right after the row it is a variant
@@ -111,6 +112,7 @@ class Table:
                   f"`{NOT_RUN}`: this run did not produce it; `{NOT_PUBLISHED}`: not in the paper."), "",
                  "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in self.text_rows()]
+        lines += ["", f"Ours: mean ± std (sample std) where a cell has two or more seeds. {SINGLE_RUN_NOTE}"]
         return "\n".join(lines) + "\n"
 
     def latex(self) -> str:
@@ -119,7 +121,8 @@ class Table:
         body = [" & ".join(_tex(c) for c in r) + r" \\" for r in self.text_rows()]
         return "\n".join([
             r"\begin{table}[t]", r"\centering", r"\small",
-            rf"\caption{{{_tex(self.title)}. Each cell: ours / paper ($\Delta$).}}",
+            rf"\caption{{{_tex(self.title)}. Each cell: ours (mean $\pm$ std over seeds) / paper ($\Delta$). "
+            rf"{_tex(SINGLE_RUN_NOTE)}}}",
             rf"\label{{tab:{self.name}}}",
             rf"\begin{{tabular}}{{{cols}}}", r"\toprule", head + r" \\", r"\midrule",
             *body, r"\bottomrule", r"\end{tabular}", r"\end{table}",
@@ -134,11 +137,33 @@ class Table:
         return paths
 
 
+def write_frame_table(frame: pd.DataFrame, text_rows: list[list[str]], head: list[str], folder: Path,
+                      name: str, title: str, note: str) -> list[Path]:
+    """A table that is no paper table: ``frame`` as CSV, ``text_rows`` under ``head`` as
+    Markdown and LaTeX, with ``note`` under it."""
+    folder = Path(folder)
+    paths = [folder / f"{name}.{ext}" for ext in ("csv", "md", "tex")]
+    atomic_write_text(paths[0], frame.to_csv(index=False))
+    md = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    md += ["| " + " | ".join(r) + " |" for r in text_rows]
+    atomic_write_text(paths[1], "\n".join(md + ["", note]) + "\n")
+    body = [" & ".join(_tex(c) for c in r) + r" \\" for r in text_rows]
+    atomic_write_text(paths[2], "\n".join([
+        r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{_tex(title)}. {_tex(note)}}}",
+        rf"\label{{tab:{name}}}", rf"\begin{{tabular}}{{{'l' * len(head)}}}", r"\toprule",
+        " & ".join(_tex(h) for h in head) + r" \\", r"\midrule", *body, r"\bottomrule",
+        r"\end{tabular}", r"\end{table}"]) + "\n")
+    return paths
+
+
 def _tex(text: str) -> str:
     out = text
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
         out = out.replace(a, b)
-    return out.replace("±", r"$\pm$").replace("Δ", r"$\Delta$").replace("—", "--")
+    for a, b in (("±", r"$\pm$"), ("Δ", r"$\Delta$"), ("—", "--"), ("−", "$-$"), ("✱", r"$\ast$"),
+                 ("‖ḡ‖²", r"$\|\bar g\|^2$"), ("‖ḡ‖", r"$\|\bar g\|$"), ("Σ", r"$\Sigma$"), ("H̄", r"$\bar H$")):
+        out = out.replace(a, b)
+    return out
 
 
 TITLES = {

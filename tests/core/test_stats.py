@@ -34,3 +34,24 @@ def test_no_difference_interval_contains_zero():
 def test_mismatched_pairs_are_rejected():
     with pytest.raises(ValueError, match="same length|one length"):
         paired_bootstrap([1, 2], [1])
+
+
+def test_weighted_pairs_give_the_weighted_mean_difference():
+    # Two categories averaged unweighted: 1 item (diff 1) and 3 items (diff 0) -> (1 + 0) / 2.
+    a, b = np.array([1.0, 1.0, 1.0, 0.0]), np.array([0.0, 1.0, 1.0, 0.0])
+    w = np.array([1 / 1, 1 / 3, 1 / 3, 1 / 3])
+    r = paired_bootstrap(a, b, weights=w, seed=0)
+    assert r.diff == pytest.approx(0.5)
+    assert paired_bootstrap(a, b).diff == pytest.approx(0.25)  # unweighted: 1 of 4 items
+    assert 0.0 <= r.lo <= r.diff <= r.hi <= 1.0
+    with pytest.raises(ValueError, match="weights must be positive"):
+        paired_bootstrap(a, b, weights=[1, 1, 0, 1])
+
+
+def test_bootstrap_indices_and_percentiles():
+    from rest.stats import bootstrap_indices, percentile_interval
+
+    idx = bootstrap_indices(5, 300, seed=2)
+    assert idx.shape == (300, 5) and idx.min() >= 0 and idx.max() == 4
+    assert (idx == bootstrap_indices(5, 300, seed=2)).all()
+    assert percentile_interval(np.r_[np.arange(101.0), np.nan]) == pytest.approx((2.5, 97.5))

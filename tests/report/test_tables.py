@@ -34,6 +34,14 @@ def test_cell_mean_std_delta_by_hand():
     assert make_cell([10.0], paper=None).text() == "10.00 / —"
 
 
+def test_every_paper_table_says_the_paper_reports_single_runs():
+    _, labels, _ = method_registry()
+    table = build_tables(pd.DataFrame(columns=["model", "method", "seed", "benchmark", "metric", "value", "path"]),
+                         paper_results(), labels, {})[0]
+    assert "The paper reports single runs" in table.markdown().splitlines()[-1]
+    assert "The paper reports single runs" in table.latex() and r"mean $\pm$ std" in table.latex()
+
+
 def test_paths_parse_and_reject():
     assert parse_eval_path("r/eval/tiny/rest/seed3/bfcl/scores.json") == ("tiny", "rest", 3, "bfcl")
     assert parse_eval_path("r/eval/tiny/base/apibank/scores.json") == ("tiny", "base", None, "apibank")
