@@ -34,6 +34,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("grpo", "GRPO", "grpo", _GRPO),
     Method("sft_grpo", "SFT+GRPO", "grpo", _GRPO, init_from="sft"),
     Method("rest", "ResT", "rest", _REST),
+    Method("rest_entropy", "ResT (entropy rule)", "rest", {**_REST, "weighting": "paper"}),
     Method("rest_no_dynamic_reward", "No dynamic reward", "rest", {**_REST, "dynamic_reward": False}),
     Method("rest_no_cot_gradients", "No gradients for CoT", "rest", {**_REST, "cot_gradients": False}),
     Method("rest_no_curriculum", "No curriculum learning", "rest", {**_REST, "curriculum": False}),

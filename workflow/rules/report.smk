@@ -8,6 +8,7 @@ rule report:
         scores=all_scores(),
         runs=all_runs(),
         raw=rules.fetch_data.output,
+        sections=tb_sections(),
     output:
         index=f"{R}/report/index.md",
     params:
@@ -22,4 +23,5 @@ rule report:
         f"{R}/benchmarks/report.tsv"
     shell:
         "python -m rest report --scores {input.scores} --metrics {params.metrics}"
-        " --run-config {params.config:q} --data-dir {input.raw} --output {params.out} > {log} 2>&1"
+        " --run-config {params.config:q} --data-dir {input.raw} --output {params.out}"
+        " --sections {input.sections} > {log} 2>&1"
