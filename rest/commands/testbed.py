@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--figures", required=True, help="folder for the figures")
     r.add_argument("--baseline", default="grpo", help="method every other method is compared with")
     r.add_argument("--warmup", default="sft", help="the warm-up method (rollout 0 of every curve)")
+    r.add_argument("--variance", help="the variance study's JSON, linked from the section when given")
 
 
 def _data_arguments(parser: argparse.ArgumentParser) -> None:

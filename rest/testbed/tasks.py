@@ -99,6 +99,10 @@ CATALOGUE: tuple[Tool, ...] = (
           ("day", "day", "on {}"), ("hour", "hour", "at {}"), ("person", "person", "to call {}")),
     _tool("play_music", "music", "Play",
           ("genre", "genre", "some {}"), ("count", "count", "{} songs"), ("language", "language", "sung in {}")),
+    _tool("play_radio", "radio", "Put on",
+          ("genre", "genre", "a {} station"), ("city", "city", "from {}"), ("hour", "hour", "at {}")),
+    _tool("convert_units", "units", "Convert",
+          ("amount", "count", "{} degrees"), ("to", "unit", "to {}"), ("digits", "count", "with {} decimals")),
     _tool("convert_currency", "currency", "Convert",
           ("amount", "count", "{}"), ("to", "currency", "into {}"), ("day", "day", "at the rate of {}")),
 )

@@ -155,6 +155,7 @@ rule testbed_report:
         figures=f"{R}/report/figures",
         out=lambda wc, output: parent(output.summary),
         warmup=lambda wc: TB["warmup"],
+        variance=lambda wc: f"--variance {TB_REPORT}/variance.json" if TB["variance"]["enabled"] else "",
     conda:
         "../../envs/rest.yaml"
     log:
@@ -163,7 +164,7 @@ rule testbed_report:
         f"{R}/benchmarks/testbed/report.tsv"
     shell:
         "python -m rest testbed report --scores {input.scores} --metrics {params.metrics}"
-        " --warmup {params.warmup} --output {params.out} --figures {params.figures} > {log} 2>&1"
+        " --warmup {params.warmup} {params.variance} --output {params.out} --figures {params.figures} > {log} 2>&1"
 
 
 rule testbed_variance:
