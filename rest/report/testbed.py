@@ -160,7 +160,7 @@ CAPTION = ("Tool-call testbed, held-out tasks: mean ± std over seeds; Δ vs GRP
 
 def section_markdown(summary: dict, table: pd.DataFrame, files: dict[str, str], figures: list[str],
                      variance: str | None) -> str:
-    link = lambda p: f"[{p}]({p})"  # noqa: E731
+    link = lambda p: f"[{p}]({p})"
     n_tasks = next(iter(summary[f"vs_{summary['baseline']}"].values()), {}).get("exact_pct", {}).get("n_pairs")
     lines = ["## Tool-call testbed study", "",
              "A tiny Qwen3 learns short generated tool-call tasks on a CPU (docs/method.md §8). Each seed "
@@ -284,7 +284,7 @@ def write_testbed_report(scores: list[str], metrics_paths: list[str], output: st
         files[ext] = (out / f"testbed.{ext}").relative_to(report_root).as_posix()
     metric_df = load_metrics(metrics_paths) if metrics_paths else pd.DataFrame()
     fig_paths = figures(runs, metric_df, warmup, labels, fig_dir)
-    rel = lambda p: Path(p).resolve().relative_to(report_root.resolve()).as_posix()  # noqa: E731
+    rel = lambda p: Path(p).resolve().relative_to(report_root.resolve()).as_posix()
     summary["figures"] = [rel(p) for p in fig_paths]
     summary["tables"] = list(files.values())
     atomic_write_json(out / "summary.json", summary)

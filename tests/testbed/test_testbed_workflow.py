@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pipeline"))
-from pipeline_helpers import REPO, job_counts, snakemake  # noqa: E402
+from pipeline_helpers import REPO, job_counts, snakemake
 
 
 def test_default_run_holds_the_study_and_rl_runs_start_from_their_seeds_warmup():
