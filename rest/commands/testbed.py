@@ -13,12 +13,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
-
-def _count(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return n
+from rest.commands.eval import _positive as _count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
