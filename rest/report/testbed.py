@@ -185,7 +185,7 @@ def _band(ax, frame: pd.DataFrame, x: str, y: str, label: str) -> None:
     """Mean over seeds with a ± std band."""
     g = frame.groupby(x)[y]
     mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
-    ax.plot(mean.index, mean.values, marker=".", label=label)
+    ax.plot(mean.index, mean.values, marker="." if len(mean) <= 12 else None, label=label)
     ax.fill_between(mean.index, (mean - std).values, (mean + std).values, alpha=0.2)
 
 
