@@ -8,8 +8,9 @@ completion), so curation, training, the reward and the regions treat them like a
 
 Difficulty knobs (``Knobs``): how many tools are shown, how many parameters each tool has,
 how many shown tools are near misses of the target (same verb, other object), how many
-calls an answer makes, and the share of values the model must infer (``"three"`` → 3,
-``"the capital of France"`` → ``"Paris"``) instead of copying them from the request.
+calls an answer makes, and the share of values the model must infer (``three`` → 3,
+``the capital of France`` → ``"Paris"``) instead of copying them from the request, where
+copied strings stand quoted exactly as the answer's JSON spells them.
 """
 
 from __future__ import annotations
@@ -138,6 +139,12 @@ class Knobs:
             raise ValueError(f"inferred_fraction must be in [0, 1], got {self.inferred_fraction}")
 
 
+def _verbatim(surface: str, slot: str) -> str:
+    """A copied string value is quoted as in the call's JSON, so the request holds the very
+    tokens the answer must copy (``in "Paris"`` → ``"city": "Paris"``); numbers need no quotes."""
+    return surface if TYPES.get(slot) == "integer" else f'"{surface}"'
+
+
 def _pick_tools(rng: random.Random, knobs: Knobs, n_calls: int) -> tuple[list[Tool], list[Tool]]:
     """(shown tools in prompt order, target tools in call order)."""
     targets = rng.sample(CATALOGUE, n_calls)
@@ -162,7 +169,7 @@ def make_task(rng: random.Random, knobs: Knobs) -> dict[str, Any]:
             use_infer = infer != copy and rng.random() < knobs.inferred_fraction
             inferred += use_infer
             values[param.name] = value
-            phrases.append(param.phrase.format(infer if use_infer else copy))
+            phrases.append(param.phrase.format(infer if use_infer else _verbatim(copy, param.slot)))
         calls.append({"name": tool.name, "parameters": values})
         requests.append(" ".join(phrases))
     thought = " and ".join(f"use {t.name}" for t in targets)
