@@ -19,10 +19,13 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/eval.smk"
+include: "workflow/rules/testbed_common.smk"
+include: "workflow/rules/testbed.smk"
 include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         rules.report.output,
+        tb_report_targets(),
     default_target: True

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "methods": "list the training methods and their switches (--json)",
     "data": "fetch or verify the raw inputs named in the data manifest",
     "curate": "build the RL, SFT and validation sets from raw records",
+    "testbed": "generate the tool-call testbed's train, validation and test tasks",
     "build-model": "build the tiny embedded model and its tokenizer, or fetch a named model",
     "train": "train one method (ResT, GRPO, SFT, ...) from a recipe",
     "eval": "evaluate a model on API-Bank or BFCL, or score existing predictions",

@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="hub name or local path (hub)")
     parser.add_argument("--output", required=True, help="directory to save the model into")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vocab-size", type=int, default=4096, help="BPE vocabulary size (tiny)")
+    parser.add_argument("--arch", nargs="*", default=[], metavar="key=value",
+                        help="Qwen3Config fields over the tiny default, e.g. hidden_size=128 (tiny)")
 
 
 def run(args: argparse.Namespace) -> int:

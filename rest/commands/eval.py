@@ -5,6 +5,7 @@
   rest eval bfcl --model PATH --output DIR [--categories ...] [--limit-per-category N]
   rest eval bfcl --predictions FILE.jsonl
   rest eval bfcl --show-prompts [--categories ...]   # prompts only: no model, nothing generated
+  rest eval testbed --model PATH --data test.jsonl --output DIR [--curve-data val.jsonl] [--run DIR]
 
 With --model, the output folder gets the per-entry file (API-Bank: predictions.jsonl; BFCL:
 results.jsonl) and scores.json, written last. Completions are appended to generations.jsonl
@@ -72,8 +73,26 @@ def add_arguments(parser) -> None:
                         "this many steps with calls (default: bfcl-eval's 20)")
 
 
+    t = sub.add_parser("testbed", help="the tool-call testbed's held-out tasks: format %%, exact-call %%, "
+                                       "reward with static ranges")
+    t.add_argument("--model", required=True, help="model folder to score on --data")
+    t.add_argument("--data", required=True, type=Path, help="held-out testbed records (test.jsonl)")
+    t.add_argument("--output", required=True, type=Path, help="folder for predictions.jsonl and scores.json")
+    t.add_argument("--curve-data", type=Path, help="validation records scored at every point of the curve")
+    t.add_argument("--run", type=Path, help="training run folder: its kept checkpoints make the curve; "
+                                            "without it, --model is the curve's rollout-0 point")
+    t.add_argument("--batch-size", type=_positive, default=64)
+    t.add_argument("--max-new-tokens", type=_positive, default=64)
+    t.add_argument("--identity", nargs="*", default=[], metavar="key=value",
+                   help="run identity recorded in scores.json (study=, method=, seed=)")
+
+
 def run(args) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    if args.benchmark == "testbed":
+        from rest.testbed.evaluate import run_eval
+
+        return run_eval(args)
     if args.model is not None and args.output is None:
         raise InputError("--output is required with --model")
     if args.benchmark == "apibank":

@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="find every eval/**/scores.json and runs/**/metrics.jsonl under DIR "
                         "(in addition to --scores/--metrics)")
     p.add_argument("--output", metavar="DIR", help="report folder (default: RESULTS/report)")
+    p.add_argument("--sections", nargs="*", default=[], metavar="FILE.md",
+                   help="Markdown sections of other studies, inserted into index.md (links relative "
+                        "to the report folder)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give --output (or --results, which writes RESULTS/report)")
     check_output_folder(output)
     summary = write_report(scores=scores, metrics=metrics, run_config=args.run_config,
-                           data_dir=args.data_dir, output=output)
+                           data_dir=args.data_dir, output=output, sections=args.sections)
     print(f"report: {len(summary['tables'])} table files, {len(summary['figures'])} figures, "
           f"{summary['published_rows_departing']} published rows depart from their identities -> {output}")
     return 0

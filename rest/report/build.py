@@ -52,7 +52,7 @@ def model_aliases(run_config: dict | None, run_models: set[str]) -> dict[str, st
     return {m: (configured.get(m) or {}).get("paper_model") for m in sorted(run_models)}
 
 
-def write_report(scores, metrics, run_config, data_dir, output) -> dict:
+def write_report(scores, metrics, run_config, data_dir, output, sections=()) -> dict:
     out = Path(output)
     cfg = load_run_config(run_config)
     score_df = load_scores(scores)
@@ -85,7 +85,8 @@ def write_report(scores, metrics, run_config, data_dir, output) -> dict:
     summary = {"tables": table_files, "figures": figure_files, "audit": "audit.md",
                "scores": len(scores), "training_logs": len(metrics),
                "published_rows_departing": len({(f.table, f.model, f.method) for f in findings if not f.ok})}
+    extra = [Path(p).read_text(encoding="utf-8") for p in sections]
     atomic_write_text(out / "index.md", index_markdown(out, table_files, figure_files, "audit.md",
-                                                       cfg, data_checksums(data_dir)))
+                                                       cfg, data_checksums(data_dir), extra))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary

@@ -42,7 +42,8 @@ def data_checksums(folder: str | Path | None) -> dict[str, str]:
 
 
 def index_markdown(output: Path, tables: list[str], figures: list[str], audit: str,
-                   run_config: dict | None, checksums: dict[str, str]) -> str:
+                   run_config: dict | None, checksums: dict[str, str], sections=()) -> str:
+    """The report's front page; ``sections`` are other studies' Markdown, after the figures."""
     def link(p: str) -> str:
         return f"- [{p}]({p})"
 
@@ -52,6 +53,8 @@ def index_markdown(output: Path, tables: list[str], figures: list[str], audit: s
     lines += [link(t) for t in tables] or ["(none)"]
     lines += ["", "## Figures", ""]
     lines += [link(f) for f in figures] or ["(none)"]
+    for section in sections:
+        lines += ["", section.rstrip()]
     lines += ["", "## Audit of the published tables", "", link(audit), "",
               "## Package versions", "", "| package | version |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in package_versions().items()]

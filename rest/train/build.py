@@ -20,7 +20,14 @@ def build_model_from_args(args) -> int:
 
         if not args.corpus:
             raise InputError("build-model tiny needs --corpus FILE.jsonl")
-        build_tiny_model(Path(args.output), corpus_texts(args.corpus), seed=args.seed)
+        from rest.train.config import parse_overrides
+
+        arch = parse_overrides(args.arch)
+        try:
+            build_tiny_model(Path(args.output), corpus_texts(args.corpus), seed=args.seed,
+                             vocab_size=args.vocab_size, **arch)
+        except (TypeError, ValueError) as e:  # Qwen3Config rejects unknown or mistyped fields
+            raise InputError(f"build-model --arch {' '.join(args.arch)}: {e}") from e
     else:
         from rest.models.loading import load_model, load_tokenizer
         from rest.train.run import save_model_atomically

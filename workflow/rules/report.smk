@@ -8,6 +8,7 @@ rule report:
         scores=all_scores(),
         runs=all_runs(),
         raw=rules.fetch_data.output,
+        sections=tb_sections(),
     output:
         index=f"{R}/report/index.md",
     params:
@@ -22,4 +23,5 @@ rule report:
         f"{R}/benchmarks/report.tsv"
     shell:
         "python -m rest report --scores {input.scores:q} --metrics {params.metrics:q}"
-        " --run-config {params.config:q} --data-dir {input.raw:q} --output {params.out:q} > {log:q} 2>&1"
+        " --run-config {params.config:q} --data-dir {input.raw:q} --output {params.out:q}"
+        " --sections {input.sections:q} > {log:q} 2>&1"

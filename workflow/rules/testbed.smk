@@ -1,0 +1,140 @@
+# The tool-call testbed study (docs/method.md §8): generated tasks -> its own tiny model ->
+# per-seed SFT warm-up -> GRPO, ResT and ResT (entropy rule) from that warm-up -> held-out
+# evaluation with static-range rewards -> its report section. Everything sits under
+# {R}/testbed/ and {R}/report/testbed/; the study never touches API-Bank or BFCL.
+
+
+rule testbed_data:
+    output:
+        **{s: f"{TB_R}/data/{s}.jsonl" for s in ("train", "val", "test")},
+        spec=f"{TB_R}/data/testbed.json",
+    params:
+        out=lambda wc, output: parent(output.spec),
+        flags=lambda wc: cli_flags({"seed": TB["seed"], **TB["sizes"], **TB["knobs"]}),
+    conda:
+        "../../envs/rest.yaml"
+    log:
+        f"{R}/logs/testbed/data.log",
+    benchmark:
+        f"{R}/benchmarks/testbed/data.tsv"
+    shell:
+        "python -m rest testbed data --output {params.out} {params.flags} > {log} 2>&1"
+
+
+rule testbed_model:
+    input:
+        corpus=rules.testbed_data.output.train,
+    output:
+        directory(f"{TB_R}/models/base"),
+    params:
+        arch=lambda wc: overrides(TB["model"]["arch"]),
+        vocab=lambda wc: TB["model"]["vocab_size"],
+        seed=lambda wc: TB["seed"],
+    conda:
+        "../../envs/rest.yaml"
+    log:
+        f"{R}/logs/testbed/model.log",
+    benchmark:
+        f"{R}/benchmarks/testbed/model.tsv"
+    shell:
+        "python -m rest build-model tiny --corpus {input.corpus} --seed {params.seed} --vocab-size {params.vocab}"
+        " --arch {params.arch} --output {output} > {log} 2>&1"
+
+
+rule testbed_train:
+    input:
+        data=rules.testbed_data.output.train,
+        init=tb_init,
+        recipe=lambda wc: TB["recipe"],
+    output:
+        summary=f"{TB_R}/runs/{{method}}/seed{{seed}}/summary.json",
+    params:
+        run_dir=lambda wc, output: parent(output.summary),
+        init=lambda wc, input: model_path(input.init),
+    threads: 1
+    conda:
+        "../../envs/rest.yaml"
+    log:
+        f"{R}/logs/testbed/train/{{method}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/testbed/train/{{method}}/seed{{seed}}.tsv"
+    shell:
+        "python -m rest train --config {input.recipe} --method {wildcards.method} --model {params.init}"
+        " --data {input.data} --output {params.run_dir} seed={wildcards.seed} > {log} 2>&1"
+
+
+rule testbed_eval:
+    input:
+        run=f"{TB_R}/runs/{{method}}/seed{{seed}}/summary.json",
+        test=rules.testbed_data.output.test,
+        val=rules.testbed_data.output.val,
+    output:
+        scores=f"{TB_R}/eval/{{method}}/seed{{seed}}/scores.json",
+    params:
+        model=lambda wc, input: model_path(input.run),
+        out=lambda wc, output: parent(output.scores),
+        # the warm-up's final model is rollout 0 of every curve; RL runs add their checkpoints
+        curve=lambda wc, input: "" if wc.method == TB["warmup"] else f"--run {parent(input.run)}",
+        flags=lambda wc: cli_flags(TB["eval"]),
+    threads: 1
+    conda:
+        "../../envs/rest.yaml"
+    log:
+        f"{R}/logs/testbed/eval/{{method}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/testbed/eval/{{method}}/seed{{seed}}.tsv"
+    shell:
+        "python -m rest eval testbed --model {params.model} --data {input.test} --curve-data {input.val}"
+        " {params.curve} --output {params.out} {params.flags}"
+        f" --identity study={TB_STUDY} method={{wildcards.method}} seed={{wildcards.seed}} > {{log}} 2>&1"
+
+
+rule testbed_report:
+    input:
+        scores=lambda wc: tb_all_scores(),
+        runs=lambda wc: [tb_run(m, s) for m in TB["methods"] for s in TB["seeds"]],
+    output:
+        summary=f"{TB_REPORT}/summary.json",
+        section=f"{TB_REPORT}/section.md",
+    params:
+        metrics=lambda wc, input: [p.replace("summary.json", "metrics.jsonl") for p in input.runs],
+        figures=f"{R}/report/figures",
+        out=lambda wc, output: parent(output.summary),
+        warmup=lambda wc: TB["warmup"],
+        variance=lambda wc: f"--variance {TB_REPORT}/variance.json" if TB["variance"]["enabled"] else "",
+    conda:
+        "../../envs/rest.yaml"
+    log:
+        f"{R}/logs/testbed/report.log",
+    benchmark:
+        f"{R}/benchmarks/testbed/report.tsv"
+    shell:
+        "python -m rest testbed report --scores {input.scores} --metrics {params.metrics}"
+        " --warmup {params.warmup} {params.variance} --output {params.out} --figures {params.figures} > {log} 2>&1"
+
+
+rule testbed_variance:
+    # Theorems 1-2 measured on seed `variance.seed`'s GRPO run: the warm-up (rollout 0), the
+    # middle checkpoint and the final model, on the held-out tasks.
+    input:
+        warmup=lambda wc: tb_run(TB["warmup"], TB["variance"]["seed"]),
+        run=lambda wc: tb_run("grpo", TB["variance"]["seed"]),
+        data=rules.testbed_data.output.test,
+    output:
+        f"{TB_REPORT}/variance.json",
+    params:
+        checkpoints=lambda wc, input: " ".join([model_path(input.warmup),
+                                                f"{parent(input.run)}/checkpoints/checkpoint-{TB_MID}",
+                                                model_path(input.run)]),
+        rollouts=lambda wc: f"0 {TB_MID} {TB_END}",
+        flags=lambda wc: cli_flags({k: v for k, v in TB["variance"].items() if k != "enabled"})
+        + f" --max-new-tokens {TB['eval']['max_new_tokens']}",
+    conda:
+        "../../envs/rest.yaml"
+    log:
+        f"{R}/logs/testbed/variance.log",
+    benchmark:
+        f"{R}/benchmarks/testbed/variance.tsv"
+    shell:
+        "python -m rest variance --checkpoints {params.checkpoints} --rollouts {params.rollouts}"
+        " --data {input.data} --output {output} {params.flags} > {log} 2>&1"

@@ -1,0 +1,55 @@
+# Config and path helpers of the tool-call testbed study (rules in testbed.smk).
+import yaml
+
+TB = config.get("testbed") or {"enabled": False}
+TB_STUDY = "testbed"
+TB_R = f"{R}/testbed"
+TB_REPORT = f"{R}/report/{TB_STUDY}"
+
+if TB["enabled"]:
+    for _name in [TB["warmup"], *TB["methods"]]:
+        if _name not in METHODS:
+            raise ValueError(f"config testbed: unknown method {_name!r}; expected one of {', '.join(METHODS)}")
+    TB_RECIPE = yaml.safe_load(open(TB["recipe"]))
+    _grpo = {**TB_RECIPE, **(TB_RECIPE.get("grpo") or {})}
+    # Variance checkpoints (start, middle, end): the warm-up, the kept checkpoint nearest the
+    # middle, and the final model. The recipe keeps every checkpoint (save_total_limit null).
+    TB_END = int(_grpo["max_steps"])
+    _every = int(_grpo["save_steps"])
+    TB_MID = (TB_END // 2) // _every * _every
+    if not 0 < TB_MID < TB_END:
+        raise ValueError(f"{TB['recipe']}: grpo save_steps {_every} keeps no checkpoint between start and end")
+
+
+def tb_run(method, seed):
+    return f"{TB_R}/runs/{method}/seed{seed}/summary.json"
+
+
+def tb_scores(method, seed):
+    return f"{TB_R}/eval/{method}/seed{seed}/scores.json"
+
+
+def tb_all_scores():
+    return [tb_scores(m, s) for m in [TB["warmup"], *TB["methods"]] for s in TB["seeds"]]
+
+
+def tb_report_targets():
+    """What the default target needs from the study (nothing when it is off)."""
+    if not TB["enabled"]:
+        return []
+    targets = [f"{TB_REPORT}/summary.json"]
+    if TB["variance"]["enabled"]:
+        targets.append(f"{TB_REPORT}/variance.json")
+    return targets
+
+
+def tb_sections():
+    """The study's section of index.md."""
+    return [f"{TB_REPORT}/section.md"] if TB["enabled"] else []
+
+
+def tb_init(wildcards):
+    """The warm-up starts from the study's base model, every RL method from that seed's warm-up."""
+    if wildcards.method == TB["warmup"]:
+        return f"{TB_R}/models/base"
+    return tb_run(TB["warmup"], wildcards.seed)
