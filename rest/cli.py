@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "train": "train one method (ResT, GRPO, SFT, ...) from a recipe",
     "eval": "evaluate a model on API-Bank or BFCL, or score existing predictions",
     "report": "write the paper's tables and figures from score files",
+    "plan": "estimate memory per GPU, wall time and GPU-hours of every job before submitting",
 }
 
 

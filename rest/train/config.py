@@ -17,6 +17,7 @@ from trl import GRPOConfig, SFTConfig
 
 from rest.io import InputError
 from rest.regions import Region
+from rest.train.batching import apply_scale
 from rest.weights import TokenWeighter
 
 #: Aggregation of per-token losses (SPEC §4) -> TRL ``loss_type``.
@@ -135,7 +136,7 @@ def resolve_config(recipe: dict[str, Any], kind: str, method_delta: dict[str, An
     section = recipe.get(SECTION[kind]) or {}
     if not isinstance(section, dict):
         raise InputError(f"{where}: section {SECTION[kind]!r} must be a mapping")
-    values = {**common, **section, **method_delta, **overrides}
+    values = apply_scale({**common, **section, **method_delta, **overrides}, cls, where)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:

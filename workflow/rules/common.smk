@@ -3,6 +3,8 @@
 import json
 import os
 
+from rest.plan import check as plan_check
+from rest.scale import job_resources, launcher, slurm_resources, train_overrides
 from rest.train.registry import METHODS
 
 R = config["results"]
@@ -15,6 +17,9 @@ for _key, _names in (("methods", config["methods"]), ("ablations.methods", confi
 for _name in config["ablations"]["models"]:
     if _name not in config["models"]:
         raise ValueError(f"config ablations.models: {_name!r} is not a key of config models")
+
+# Before anything is submitted: every GPU job must fit its GPUs' memory (`rest plan`).
+plan_check(config)
 
 wildcard_constraints:
     model=r"[^/]+",
@@ -114,3 +119,10 @@ def build_model_args(wildcards, input):
 def eval_flags(bench):
     data = f"--data-dir {R}/data/raw" if bench == "apibank" else ""
     return f"{data} --backend {config['eval']['backend']} {cli_flags(config['eval'][bench])}"
+
+
+def resources_of(kind):
+    """Snakemake resources of a train or eval job, from its model's config (rest/scale.py)."""
+    def get(name):
+        return lambda wc: slurm_resources(job_resources(config, wc.model, kind))[name]
+    return {name: get(name) for name in ("gpu", "mem_mb", "runtime", "nodes", "cpus_per_gpu", "cpus_per_task")}

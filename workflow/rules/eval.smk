@@ -21,6 +21,8 @@ for bench in ("apibank", "bfcl"):
             model=lambda wc, input: model_path(input.run),
             out=lambda wc, output: parent(output.scores),
             flags=eval_flags(bench),
+        resources:
+            **resources_of("eval"),
         conda:
             "../../envs/rest.yaml"
         log:
@@ -43,6 +45,8 @@ for bench in ("apibank", "bfcl"):
             model=lambda wc, input: input.model,
             out=lambda wc, output: parent(output.scores),
             flags=eval_flags(bench),
+        resources:
+            **resources_of("eval"),
         conda:
             "../../envs/rest.yaml"
         log:

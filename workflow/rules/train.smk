@@ -12,7 +12,10 @@ rule train:
     params:
         run_dir=lambda wc, output: parent(output.summary),
         init=lambda wc, input: model_path(input.init),
-        overrides=overrides(config["train_overrides"]),
+        overrides=lambda wc: overrides(train_overrides(config, wc.model, wc.method)),
+        launch=lambda wc: launcher(job_resources(config, wc.model, "train")),
+    resources:
+        **resources_of("train"),
     conda:
         "../../envs/rest.yaml"
     log:
@@ -20,6 +23,6 @@ rule train:
     benchmark:
         f"{R}/benchmarks/train/{{model}}/{{method}}/seed{{seed}}.tsv"
     shell:
-        "python -m rest train --config {input.recipe} --method {wildcards.method} --model {params.init}"
+        "{params.launch} -m rest train --config {input.recipe} --method {wildcards.method} --model {params.init}"
         " --data {input.data} --output {params.run_dir} seed={wildcards.seed} {params.overrides}"
         " > {log} 2>&1"
