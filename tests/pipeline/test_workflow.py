@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
@@ -87,16 +88,34 @@ def test_conda_env_in_step_with_pyproject():
 
 
 def test_slurm_profile_sets_resources_for_every_rule():
+    """The profile maps partitions; GPUs come from the rules (the models' resources), never the profile."""
     assert not (REPO / "profiles/default").exists(), "an empty profiles/default breaks snakemake"
     profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
     rules = set(snakemake("--list-rules", check=True).stdout.split()) - {"all"}
     assert rules <= set(profile["set-resources"])
     for rule, res in profile["set-resources"].items():
         gpu = rule == "train" or rule.startswith("eval_")
-        assert ("gpu" in res) == gpu, rule
-        assert "gres" not in res
+        assert res.get("slurm_partition") == ("gpu" if gpu else None) or not gpu, rule
+        assert "gpu" not in res and "gres" not in res, rule
     assert profile["executor"] == "slurm"
     assert profile["slurm-status-command"] == "squeue"
+
+
+def test_paper_training_launches_eight_processes_on_one_node():
+    """Every paper-model training job: accelerate launch, 8 processes, its ZeRO config, 8 GPUs on one node."""
+    cfg = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    proc = snakemake("-n", "-p", "--forceall", "--configfile", "config/paper.yaml")
+    assert proc.returncode == 0, proc.stderr
+    jobs = [j.split("\n\n")[0] for j in proc.stdout.split("rule train:")[1:]]
+    assert len(jobs) == 117
+    for job in jobs:
+        model = re.search(r"wildcards: model=([^,]+),", job).group(1)
+        stage = cfg["models"][model]["train"]["zero_stage"]
+        assert (f"accelerate launch --num_processes 8 --num_machines 1 --config_file "
+                f"config/accelerate/zero{stage}.yaml -m rest train") in job
+        assert re.search(r"resources: .*gpu=8, .*nodes=1", job), job
+    # Paper runs keep the released arithmetic whatever the per-device batch: 256 per update.
+    assert "gradient_accumulation_steps" not in proc.stdout
 
 
 def test_rebuild_route_is_one_config_switch(tmp_path):
