@@ -44,6 +44,9 @@ ASSUMPTIONS: dict[str, tuple[Any, str]] = {
     "train_mfu": (0.30, "training utilisation of the peak, on 6*N FLOPs per token"),
     "vllm_decode_mfu": (0.08, "vLLM decode utilisation of the peak, on 2*N FLOPs per new token"),
     "hf_decode_mfu": (0.01, "HF generate() utilisation of the peak, on 2*N FLOPs per new token"),
+    "hf_step_ms": (25, "HF generate(): one decode step of a whole batch (launch-bound for small models)"),
+    "vllm_step_ms": (20, "vLLM: one decode step of its running batch (launch-bound for small models)"),
+    "vllm_max_seqs": (256, "sequences vLLM decodes at once (its max_num_seqs default)"),
     "prefill_mfu": (0.30, "prompt prefill utilisation of the peak, on 2*N FLOPs per prompt token"),
     "rl_prompt_tokens": (1000, "mean rlla prompt length (930 measured with SmolLM2's tokenizer)"),
     "rl_completion_tokens": (512, "mean RL completion length (of at most max_completion_length)"),
@@ -194,9 +197,15 @@ def vllm_fit(shape: Shape, share_gb: float, tp: int, context: int, a: dict) -> t
     return weights, max(kv_gb, 0.0) / per_seq
 
 
-def decode_tokens_per_s(shape: Shape, backend: str, a: dict) -> float:
+def decode_tokens_per_s(shape: Shape, backend: str, batch: int, a: dict) -> float:
+    """New tokens per second of one GPU: FLOP-bound (2·N per token) or step-latency-bound, the lower."""
     mfu = a["vllm_decode_mfu"] if backend == "vllm" else a["hf_decode_mfu"]
-    return mfu * a["gpu_tflops"] * 1e12 / (2 * shape.params)
+    flop_bound = mfu * a["gpu_tflops"] * 1e12 / (2 * shape.params)
+    if backend == "vllm":
+        latency_bound = min(batch, a["vllm_max_seqs"]) / (a["vllm_step_ms"] / 1000)
+    else:
+        latency_bound = batch / (a["hf_step_ms"] / 1000)
+    return min(flop_bound, latency_bound)
 
 
 # ---------------------------------------------------------------------------------------- jobs
@@ -258,7 +267,8 @@ def train_job(config: dict, recipe: dict, model: str, method, seed: int, a: dict
         if method.trainer == "rest":
             seconds *= a["rest_time_ratio"]
         backend = "vllm" if r.get("use_vllm") else "hf"
-        seconds += new_tokens / (decode_tokens_per_s(shape, backend, a) * max(gpus, 1))
+        per_gpu_batch = max(rollout // max(gpus, 1), 1)  # each process generates its share of the rollout
+        seconds += new_tokens / (decode_tokens_per_s(shape, backend, per_gpu_batch, a) * max(gpus, 1))
         seconds += completions * a["rl_prompt_tokens"] * 2 * n / (peak * a["prefill_mfu"])
         work.update(rollouts=rollouts, completions=completions, new_tokens=new_tokens,
                     optimizer_steps=rollouts * per_rollout)
@@ -330,7 +340,8 @@ def eval_job(config: dict, model: str, method: str, seed: int | None, bench: str
     new_tokens = (single + steps) * new
     prompt_tokens = single * a["eval_prompt_tokens"] + steps * a["multi_turn_prompt_tokens"]
     gpus = max(res["gpus"], 1)
-    seconds = new_tokens / (decode_tokens_per_s(shape, backend, a) * gpus)
+    batch = config["eval"][bench].get("batch_size") or 8
+    seconds = new_tokens / (decode_tokens_per_s(shape, backend, batch, a) * gpus)
     seconds += 2 * n * prompt_tokens / (a["gpu_tflops"] * 1e12 * gpus * a["prefill_mfu"])
     weights = 2 * n / GB  # bf16 inference weights
     memory = {"weights": weights}

@@ -113,7 +113,11 @@ def build_model_args(wildcards, input):
     spec = config["models"][wildcards.model]
     if spec["source"] == "tiny":
         return f"tiny --corpus {input.corpus} --seed {spec.get('seed', 0)}"
-    return f"hub --name {spec['hub_name']}"
+    if spec["source"] in ("local", "gguf"):
+        return f"{spec['source']} --name {spec['path']}"
+    hub = config.get("hub") or {}
+    return (f"hub --name {spec['hub_name']}" + (" --allow-download" if hub.get("allow_download") else "")
+            + (f" --cache-dir {hub['cache']}" if hub.get("cache") else ""))
 
 
 def eval_flags(bench):
