@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -57,15 +56,6 @@ def _toy_recipe(tiny_recipe: Path, **grpo) -> dict:
     recipe.pop("gradient_accumulation_steps")
     recipe["grpo"] = {**recipe["grpo"], **grpo}
     return recipe
-
-
-@pytest.fixture
-def short_records(sft_records, tmp_path) -> Path:
-    """rlla records with their prompts cut short: the batch mechanics, not the text, are under test."""
-    path = tmp_path / "short.jsonl"
-    path.write_text("".join(json.dumps({"instruction": "Call tools.", "input": r["input"][:160], "output": r["output"]})
-                            + "\n" for r in sft_records[:8]))
-    return path
 
 
 def test_one_process_run_makes_eight_updates_from_one_rollout(tiny_model_dir, short_records, tiny_tokenizer, tmp_path,
