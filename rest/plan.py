@@ -121,6 +121,9 @@ def measured_assumptions(check: dict) -> dict[str, float]:
     out: dict[str, float] = {}
     if not check:
         return out
+    if check.get("dry_run"):
+        raise InputError(f"GPU check from {check.get('device')!r} is a dry run (--tiny or CPU): its figures "
+                         f"are not GPU figures; run benchmarks/gpu_check.sh on a GPU")
     peak = check.get("gpu_tflops") or ASSUMPTIONS["gpu_tflops"][0]
     train = check.get("train")
     if train and train.get("tokens_per_s") and train.get("params"):
@@ -133,9 +136,7 @@ def measured_assumptions(check: dict) -> dict[str, float]:
         out["rest_time_ratio"] = ratios["time_ratio"]
     if ratios.get("memory_ratio"):
         out["rest_memory_ratio"] = ratios["memory_ratio"]
-    if check.get("gpu_mem_gb"):
-        out["gpu_mem_gb"] = check["gpu_mem_gb"]
-    return out
+    return out  # the checked GPU's memory is not the cluster's: gpu_mem_gb stays as configured
 
 
 def read_gpu_check(path: str | Path | None) -> dict | None:

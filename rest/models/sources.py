@@ -41,8 +41,10 @@ def load_gguf(spec: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = resolve_gguf(spec)
-    if importlib.util.find_spec("gguf") is None:
-        raise InputError("source gguf needs the gguf package: pip install gguf==0.19.0")
+    try:  # transformers reads GGUF files through it
+        import gguf  # noqa: F401
+    except ImportError as e:
+        raise InputError("source gguf needs the gguf package: pip install gguf==0.19.0") from e
     import torch
 
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)

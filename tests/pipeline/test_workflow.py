@@ -72,15 +72,17 @@ def _requirement_name(req: str) -> str:
     return req.split("==")[0].split(">=")[0].split("<")[0].strip().lower().replace("_", "-")
 
 
-def test_conda_env_in_step_with_pyproject():
+def test_conda_envs_in_step_with_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["eval"] \
-        + project["optional-dependencies"]["slurm"]
-    env = yaml.safe_load((REPO / "envs/rest.yaml").read_text())
-    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert sorted(pip) == sorted(wanted), "envs/rest.yaml's pip list differs from pyproject.toml"
-    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
-    assert project["requires-python"] == ">=" + python.split("=")[1]
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + extras["eval"] + extras["slurm"]
+    for name, pins in (("rest", wanted), ("rest-gpu", wanted + extras["vllm"])):
+        env = yaml.safe_load((REPO / f"envs/{name}.yaml").read_text())
+        pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+        assert sorted(pip) == sorted(pins), f"envs/{name}.yaml's pip list differs from pyproject.toml"
+        python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
+        assert project["requires-python"] == ">=" + python.split("=")[1]
+        assert "-r envs/no-deps.txt" in (REPO / f"envs/{name}.post-deploy.sh").read_text()
     for rules in (REPO / "workflow/rules").glob("*.smk"):
         for line in rules.read_text().splitlines():
             if line.strip().startswith('"../../envs/'):

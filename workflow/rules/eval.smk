@@ -24,7 +24,7 @@ for bench in ("apibank", "bfcl"):
         resources:
             **resources_of("eval"),
         conda:
-            "../../envs/rest.yaml"
+            "../../envs/rest-gpu.yaml"
         log:
             f"{R}/logs/eval/{{model}}/{{method}}/seed{{seed}}/{bench}.log",
         benchmark:
@@ -48,7 +48,7 @@ for bench in ("apibank", "bfcl"):
         resources:
             **resources_of("eval"),
         conda:
-            "../../envs/rest.yaml"
+            "../../envs/rest-gpu.yaml"
         log:
             f"{R}/logs/eval/{{model}}/base/{bench}.log",
         benchmark:

@@ -17,7 +17,7 @@ rule train:
     resources:
         **resources_of("train"),
     conda:
-        "../../envs/rest.yaml"
+        "../../envs/rest-gpu.yaml"
     log:
         f"{R}/logs/train/{{model}}/{{method}}/seed{{seed}}.log",
     benchmark:
