@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "eval": "evaluate a model on API-Bank or BFCL, or score existing predictions",
     "report": "write the paper's tables and figures from score files",
     "variance": "measure the policy-gradient variance of GRPO and ResT at checkpoints (Theorems 1-2)",
+    "plan": "estimate memory per GPU, wall time and GPU-hours of every job before submitting",
 }
 
 

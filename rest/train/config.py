@@ -20,6 +20,7 @@ from trl import GRPOConfig, SFTConfig
 
 from rest.io import InputError, check_input_file, load_yaml, read_yaml
 from rest.regions import Region
+from rest.train.batching import apply_scale
 from rest.weights import TokenWeighter
 
 #: Aggregation of per-token losses (docs/method.md) -> TRL ``loss_type``.
@@ -187,6 +188,8 @@ def recipe_values(recipe: dict[str, Any], kind: str, method_delta: dict[str, Any
     values = {**common, **section, **method_delta, **overrides}
     source = {**{k: where for k in common}, **{k: f"{where}: section {SECTION[kind]}" for k in section},
               **{k: "method" for k in method_delta}, **{k: "override" for k in overrides}}
+    values = apply_scale(values, cls, where)
+    source = {k: source.get(k, where) for k in values}  # derived keys answer to the recipe
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:

@@ -37,8 +37,10 @@ def render_prompt(tokenizer, record: dict[str, Any]) -> str:
     messages = [{"role": "system", "content": record["instruction"]}, {"role": "user", "content": record["input"]}]
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     # TRL tokenizes text prompts with special tokens on; a template that writes BOS itself would double it.
+    # Only a tokenizer that adds BOS loses it here: SmolLM2's BOS is <|im_start|>, which its
+    # template writes and its tokenizer never adds.
     bos = getattr(tokenizer, "bos_token", None)
-    if bos and text.startswith(bos):
+    if bos and text.startswith(bos) and tokenizer("x").input_ids[:1] == [tokenizer.bos_token_id]:
         text = text[len(bos):]
     return text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
@@ -71,15 +72,17 @@ def _requirement_name(req: str) -> str:
     return req.split("==")[0].split(">=")[0].split("<")[0].strip().lower().replace("_", "-")
 
 
-def test_conda_env_in_step_with_pyproject():
+def test_conda_envs_in_step_with_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["eval"] \
-        + project["optional-dependencies"]["slurm"]
-    env = yaml.safe_load((REPO / "envs/rest.yaml").read_text())
-    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert sorted(pip) == sorted(wanted), "envs/rest.yaml's pip list differs from pyproject.toml"
-    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
-    assert project["requires-python"] == ">=" + python.split("=")[1]
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + extras["eval"] + extras["slurm"]
+    for name, pins in (("rest", wanted), ("rest-gpu", wanted + extras["vllm"])):
+        env = yaml.safe_load((REPO / f"envs/{name}.yaml").read_text())
+        pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+        assert sorted(pip) == sorted(pins), f"envs/{name}.yaml's pip list differs from pyproject.toml"
+        python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
+        assert project["requires-python"] == ">=" + python.split("=")[1]
+        assert "-r envs/no-deps.txt" in (REPO / f"envs/{name}.post-deploy.sh").read_text()
     for rules in (REPO / "workflow/rules").glob("*.smk"):
         for line in rules.read_text().splitlines():
             if line.strip().startswith('"../../envs/'):
@@ -87,16 +90,34 @@ def test_conda_env_in_step_with_pyproject():
 
 
 def test_slurm_profile_sets_resources_for_every_rule():
+    """The profile maps partitions; GPUs come from the rules (the models' resources), never the profile."""
     assert not (REPO / "profiles/default").exists(), "an empty profiles/default breaks snakemake"
     profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
     rules = set(snakemake("--list-rules", check=True).stdout.split()) - {"all"}
     assert rules <= set(profile["set-resources"])
     for rule, res in profile["set-resources"].items():
         gpu = rule == "train" or rule.startswith("eval_")
-        assert ("gpu" in res) == gpu, rule
-        assert "gres" not in res
+        assert res.get("slurm_partition") == ("gpu" if gpu else None) or not gpu, rule
+        assert "gpu" not in res and "gres" not in res, rule
     assert profile["executor"] == "slurm"
     assert profile["slurm-status-command"] == "squeue"
+
+
+def test_paper_training_launches_eight_processes_on_one_node():
+    """Every paper-model training job: accelerate launch, 8 processes, its ZeRO config, 8 GPUs on one node."""
+    cfg = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    proc = snakemake("-n", "-p", "--forceall", "--configfile", "config/paper.yaml")
+    assert proc.returncode == 0, proc.stderr
+    jobs = [j.split("\n\n")[0] for j in proc.stdout.split("rule train:")[1:]]
+    assert len(jobs) == 117
+    for job in jobs:
+        model = re.search(r"wildcards: model=([^,]+),", job).group(1)
+        stage = cfg["models"][model]["train"]["zero_stage"]
+        assert (f"accelerate launch --num_processes 8 --num_machines 1 --config_file "
+                f"config/accelerate/zero{stage}.yaml -m rest train") in job
+        assert re.search(r"resources: .*gpu=8, .*nodes=1", job), job
+    # Paper runs keep the released arithmetic whatever the per-device batch: 256 per update.
+    assert "gradient_accumulation_steps" not in proc.stdout
 
 
 def test_rebuild_route_is_one_config_switch(tmp_path):

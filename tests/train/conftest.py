@@ -30,6 +30,15 @@ def train_jsonl(tmp_path_factory, sft_records) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def short_records(sft_records, tmp_path_factory) -> Path:
+    """rlla records with their prompts cut short, for tests of step mechanics rather than text."""
+    path = tmp_path_factory.mktemp("short-data") / "short.jsonl"
+    path.write_text("".join(json.dumps({"instruction": "Call tools.", "input": r["input"][:160], "output": r["output"]})
+                            + "\n" for r in sft_records[:8]))
+    return path
+
+
 @pytest.fixture
 def make_trainer(tiny_model_dir, train_jsonl, tiny_tokenizer, tmp_path):
     """Build the trainer of a method (not trained) with the tiny recipe plus overrides."""

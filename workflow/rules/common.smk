@@ -4,6 +4,8 @@ import json
 import os
 import shlex
 
+from rest.plan import check as plan_check
+from rest.scale import job_resources, launcher, slurm_resources, train_overrides
 from rest.train.registry import METHODS
 
 R = config["results"]
@@ -16,6 +18,9 @@ for _key, _names in (("methods", config["methods"]), ("ablations.methods", confi
 for _name in config["ablations"]["models"]:
     if _name not in config["models"]:
         raise ValueError(f"config ablations.models: {_name!r} is not a key of config models")
+
+# Before anything is submitted: every GPU job must fit its GPUs' memory (`rest plan`).
+plan_check(config)
 
 wildcard_constraints:
     model=r"[^/]+",
@@ -123,7 +128,11 @@ def build_model_args(wildcards, input):
     spec = config["models"][wildcards.model]
     if spec["source"] == "tiny":
         return shell_words("tiny", "--corpus", input.corpus, "--seed", spec.get("seed", 0))
-    return shell_words("hub", "--name", spec["hub_name"])
+    if spec["source"] in ("local", "gguf"):
+        return shell_words(spec["source"], "--name", spec["path"])
+    hub = config.get("hub") or {}
+    return shell_words("hub", "--name", spec["hub_name"], "--allow-download" if hub.get("allow_download") else None,
+                       *(["--cache-dir", hub["cache"]] if hub.get("cache") else []))
 
 
 def eval_flags(bench):
@@ -151,6 +160,13 @@ def check_config():
                 recipe_values(recipe, method.trainer, method.delta, values, where=config["recipe"])
     except InputError as e:
         raise ValueError(f"config train_overrides / recipe: {e}") from None
+
+
+def resources_of(kind):
+    """Snakemake resources of a train or eval job, from its model's config (rest/scale.py)."""
+    def get(name):
+        return lambda wc: slurm_resources(job_resources(config, wc.model, kind))[name]
+    return {name: get(name) for name in ("gpu", "mem_mb", "runtime", "nodes", "cpus_per_gpu", "cpus_per_task")}
 
 
 if workflow.is_main_process:  # jobs run on a cluster re-read the workflow: checked once is enough

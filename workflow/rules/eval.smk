@@ -21,8 +21,10 @@ for bench in ("apibank", "bfcl"):
             model=lambda wc, input: model_path(input.run),
             out=lambda wc, output: parent(output.scores),
             flags=eval_flags(bench),
+        resources:
+            **resources_of("eval"),
         conda:
-            "../../envs/rest.yaml"
+            "../../envs/rest-gpu.yaml"
         log:
             f"{R}/logs/eval/{{model}}/{{method}}/seed{{seed}}/{bench}.log",
         benchmark:
@@ -43,8 +45,10 @@ for bench in ("apibank", "bfcl"):
             model=lambda wc, input: input.model,
             out=lambda wc, output: parent(output.scores),
             flags=eval_flags(bench),
+        resources:
+            **resources_of("eval"),
         conda:
-            "../../envs/rest.yaml"
+            "../../envs/rest-gpu.yaml"
         log:
             f"{R}/logs/eval/{{model}}/base/{bench}.log",
         benchmark:

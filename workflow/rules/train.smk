@@ -12,14 +12,17 @@ rule train:
     params:
         run_dir=lambda wc, output: parent(output.summary),
         init=lambda wc, input: model_path(input.init),
-        overrides=overrides(config["train_overrides"]),
+        overrides=lambda wc: overrides(train_overrides(config, wc.model, wc.method)),
+        launch=lambda wc: launcher(job_resources(config, wc.model, "train")),
+    resources:
+        **resources_of("train"),
     conda:
-        "../../envs/rest.yaml"
+        "../../envs/rest-gpu.yaml"
     log:
         f"{R}/logs/train/{{model}}/{{method}}/seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/train/{{model}}/{{method}}/seed{{seed}}.tsv"
     shell:
-        "python -m rest train --config {input.recipe:q} --method {wildcards.method:q} --model {params.init:q}"
+        "{params.launch} -m rest train --config {input.recipe:q} --method {wildcards.method:q} --model {params.init:q}"
         " --data {input.data:q} --output {params.run_dir:q} seed={wildcards.seed:q} {params.overrides}"
         " > {log:q} 2>&1"

