@@ -399,8 +399,19 @@ def make_plan(config: dict, gpu_check: dict | None = None, repo: str | Path = ".
 
 
 def check(config: dict, repo: str | Path = ".", gpu_check: dict | None = None) -> None:
-    """Raise ``InputError`` naming every job over its GPUs' memory (the DAG calls this first)."""
-    problems = make_plan(config, gpu_check, repo)["over_memory"]
+    """Raise ``InputError`` naming every job over its GPUs' memory (the DAG calls this first).
+
+    Only models with GPU jobs are planned: a CPU-only model has no GPU memory to exceed.
+    """
+    from rest.scale import job_resources
+
+    gpu_models = {m: spec for m, spec in config["models"].items()
+                  if any(job_resources(config, m, kind)["gpus"] for kind in ("train", "eval"))}
+    if not gpu_models:
+        return
+    ablations = {**config.get("ablations", {}), "models": [m for m in config.get("ablations", {}).get("models", [])
+                                                           if m in gpu_models]}
+    problems = make_plan({**config, "models": gpu_models, "ablations": ablations}, gpu_check, repo)["over_memory"]
     if problems:
         raise InputError("rest plan: " + "; ".join(f"{p['job']}: {p['fix']}" for p in problems))
 

@@ -46,7 +46,7 @@ def test_every_rule_passes_config_values_as_plain_words(tree, tmp_path):
     commands = [line.split("Shell command: ", 1)[1] for line in proc.stdout.splitlines()
                 if line.startswith("Shell command: python")]
     rules = {c.split()[3] for c in commands}
-    assert rules == {"data", "curate", "build-model", "train", "eval", "report"}
+    assert rules == {"data", "curate", "build-model", "train", "eval", "report", "testbed", "variance"}
 
     # Run every command with a stand-in `python` that records its words; logs go where the rule says.
     bin_dir = tmp_path / "bin"
@@ -75,7 +75,8 @@ def test_every_rule_passes_config_values_as_plain_words(tree, tmp_path):
     assert f"{results}/data/raw" in words
     assert hostile("data") in words and hostile("hub") in words and hostile("rlfile") in words
     assert f"config/{hostile('recipe')}.yaml" in words
-    train = next(c for c in calls if c[2] == "train" and "--method" in c and c[c.index("--method") + 1] == "sft")
+    train = next(c for c in calls if c[2] == "train" and c[c.index("--method") + 1] == "sft"
+                 and c[c.index("--config") + 1] == f"config/{hostile('recipe')}.yaml")
     assert f"run_name={hostile('override')}" in train
     assert 'report_to=["none"]' in train and "learning_rate=3e-3" in train
     report = next(c for c in calls if c[2] == "report")

@@ -19,9 +19,6 @@ for _name in config["ablations"]["models"]:
     if _name not in config["models"]:
         raise ValueError(f"config ablations.models: {_name!r} is not a key of config models")
 
-# Before anything is submitted: every GPU job must fit its GPUs' memory (`rest plan`).
-plan_check(config)
-
 wildcard_constraints:
     model=r"[^/]+",
     method=r"[^/]+",
@@ -171,3 +168,5 @@ def resources_of(kind):
 
 if workflow.is_main_process:  # jobs run on a cluster re-read the workflow: checked once is enough
     check_config()
+    # Before anything is submitted: every GPU job must fit its GPUs' memory (`rest plan`).
+    plan_check(config)

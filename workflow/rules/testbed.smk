@@ -18,7 +18,7 @@ rule testbed_data:
     benchmark:
         f"{R}/benchmarks/testbed/data.tsv"
     shell:
-        "python -m rest testbed data --output {params.out} {params.flags} > {log} 2>&1"
+        "python -m rest testbed data --output {params.out:q} {params.flags} > {log:q} 2>&1"
 
 
 rule testbed_model:
@@ -37,8 +37,8 @@ rule testbed_model:
     benchmark:
         f"{R}/benchmarks/testbed/model.tsv"
     shell:
-        "python -m rest build-model tiny --corpus {input.corpus} --seed {params.seed} --vocab-size {params.vocab}"
-        " --arch {params.arch} --output {output} > {log} 2>&1"
+        "python -m rest build-model tiny --corpus {input.corpus:q} --seed {params.seed:q}"
+        " --vocab-size {params.vocab:q} --arch {params.arch} --output {output:q} > {log:q} 2>&1"
 
 
 rule testbed_train:
@@ -59,8 +59,8 @@ rule testbed_train:
     benchmark:
         f"{R}/benchmarks/testbed/train/{{method}}/seed{{seed}}.tsv"
     shell:
-        "python -m rest train --config {input.recipe} --method {wildcards.method} --model {params.init}"
-        " --data {input.data} --output {params.run_dir} seed={wildcards.seed} > {log} 2>&1"
+        "python -m rest train --config {input.recipe:q} --method {wildcards.method:q} --model {params.init:q}"
+        " --data {input.data:q} --output {params.run_dir:q} seed={wildcards.seed:q} > {log:q} 2>&1"
 
 
 rule testbed_eval:
@@ -74,7 +74,7 @@ rule testbed_eval:
         model=lambda wc, input: model_path(input.run),
         out=lambda wc, output: parent(output.scores),
         # the warm-up's final model is rollout 0 of every curve; RL runs add their checkpoints
-        curve=lambda wc, input: "" if wc.method == TB["warmup"] else f"--run {parent(input.run)}",
+        curve=lambda wc, input: "" if wc.method == TB["warmup"] else shell_words("--run", parent(input.run)),
         flags=lambda wc: cli_flags(TB["eval"]),
     threads: 1
     conda:
@@ -84,9 +84,9 @@ rule testbed_eval:
     benchmark:
         f"{R}/benchmarks/testbed/eval/{{method}}/seed{{seed}}.tsv"
     shell:
-        "python -m rest eval testbed --model {params.model} --data {input.test} --curve-data {input.val}"
-        " {params.curve} --output {params.out} {params.flags}"
-        f" --identity study={TB_STUDY} method={{wildcards.method}} seed={{wildcards.seed}} > {{log}} 2>&1"
+        "python -m rest eval testbed --model {params.model:q} --data {input.test:q} --curve-data {input.val:q}"
+        " {params.curve} --output {params.out:q} {params.flags}"
+        f" --identity study={TB_STUDY} method={{wildcards.method:q}} seed={{wildcards.seed:q}} > {{log:q}} 2>&1"
 
 
 rule testbed_report:
@@ -101,7 +101,7 @@ rule testbed_report:
         figures=f"{R}/report/figures",
         out=lambda wc, output: parent(output.summary),
         warmup=lambda wc: TB["warmup"],
-        variance=lambda wc: f"--variance {TB_REPORT}/variance.json" if TB["variance"]["enabled"] else "",
+        variance=lambda wc: shell_words("--variance", f"{TB_REPORT}/variance.json") if TB["variance"]["enabled"] else "",
     conda:
         "../../envs/rest.yaml"
     log:
@@ -109,8 +109,9 @@ rule testbed_report:
     benchmark:
         f"{R}/benchmarks/testbed/report.tsv"
     shell:
-        "python -m rest testbed report --scores {input.scores} --metrics {params.metrics}"
-        " --warmup {params.warmup} {params.variance} --output {params.out} --figures {params.figures} > {log} 2>&1"
+        "python -m rest testbed report --scores {input.scores:q} --metrics {params.metrics:q}"
+        " --warmup {params.warmup:q} {params.variance} --output {params.out:q} --figures {params.figures:q}"
+        " > {log:q} 2>&1"
 
 
 rule testbed_variance:
@@ -123,12 +124,12 @@ rule testbed_variance:
     output:
         f"{TB_REPORT}/variance.json",
     params:
-        checkpoints=lambda wc, input: " ".join([model_path(input.warmup),
-                                                f"{parent(input.run)}/checkpoints/checkpoint-{TB_MID}",
-                                                model_path(input.run)]),
-        rollouts=lambda wc: f"0 {TB_MID} {TB_END}",
+        checkpoints=lambda wc, input: [model_path(input.warmup),
+                                       f"{parent(input.run)}/checkpoints/checkpoint-{TB_MID}",
+                                       model_path(input.run)],
+        rollouts=lambda wc: [0, TB_MID, TB_END],
         flags=lambda wc: cli_flags({k: v for k, v in TB["variance"].items() if k != "enabled"})
-        + f" --max-new-tokens {TB['eval']['max_new_tokens']}",
+        + " " + shell_words("--max-new-tokens", TB["eval"]["max_new_tokens"]),
     conda:
         "../../envs/rest.yaml"
     log:
@@ -136,5 +137,5 @@ rule testbed_variance:
     benchmark:
         f"{R}/benchmarks/testbed/variance.tsv"
     shell:
-        "python -m rest variance --checkpoints {params.checkpoints} --rollouts {params.rollouts}"
-        " --data {input.data} --output {output} {params.flags} > {log} 2>&1"
+        "python -m rest variance --checkpoints {params.checkpoints:q} --rollouts {params.rollouts:q}"
+        " --data {input.data:q} --output {output:q} {params.flags} > {log:q} 2>&1"
