@@ -1,6 +1,10 @@
 """Token regions (paper §3.2.2): which part of a tool-use completion each token belongs to.
 
-Every token of a generated completion gets exactly one region:
+Two taggers, one per weighting profile (docs/method.md, section 3): ``RegionTagger``
+(``paper``), exact and described below, and ``ReleasedTagger`` (``released``), which
+reproduces the released code's spans, token cuts and overlaps from the ids.
+
+``RegionTagger`` gives every token of a generated completion exactly one region:
 
 ========  ==================================================================
 FORMAT    the tag strings ``<think>`` … ``</response>`` whose partner is present

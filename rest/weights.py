@@ -12,7 +12,7 @@ per-token weights that ResT multiplies into the GRPO advantages (Eq. 19). Three 
               curriculum over training progress. Its input is one region per token.
 
 The clock of both ramps is the rollout (veRL's ``global_steps``, from 1), see
-``rest.rewards.rollout_of_step``. Everything is vectorised over the batch.
+``rest.rewards.RolloutClock``. Everything is vectorised over the batch.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Figures (PNG and PDF, matplotlib Agg): training dynamics (paper Fig. 3), ResT's region
-weights over training, and benchmark accuracy per method (paper Fig. 2).
+weights over training, and benchmark accuracy per method (paper Fig. 2). Training curves
+run over rollouts, as the paper's do.
 
 Training logs name their columns as TRL does (``reward``, ``entropy``,
 ``completion_length``); per-region series are ``entropy_by_region/<region>`` and
@@ -22,7 +23,9 @@ from rest.io import atomic_path
 REWARD_KEYS = ("reward", "train/reward")
 ENTROPY_KEYS = ("entropy", "train/entropy")
 LENGTH_KEYS = ("completions/mean_length", "completion_length", "train/completions/mean_length")
-STEP_KEYS = ("step", "global_step")
+#: The x-axis: the rollout (one generation batch, as the paper's figures count training), else
+#: the optimizer step for runs that log no rollouts (SFT).
+STEP_KEYS = ("rollout", "step", "global_step")
 REGION_ENTROPY_PREFIX = "entropy_by_region/"
 REGION_WEIGHT_PREFIX = "region_weights/"
 
@@ -42,8 +45,12 @@ def _save(fig, stem: Path) -> list[Path]:
     return paths
 
 
+def _x_label(step: str) -> str:
+    return "rollout" if step == "rollout" else "training step"
+
+
 def _seed_mean(df: pd.DataFrame, step: str, key: str) -> pd.Series:
-    """Mean over seeds at each step."""
+    """Mean over seeds (and over a rollout's optimizer steps) at each point of the x-axis."""
     sel = df[[step, key]].dropna()
     return sel.groupby(step)[key].mean()
 
@@ -64,11 +71,12 @@ def training_dynamics(metrics: pd.DataFrame, model: str, labels: dict[str, str],
     panels = [("reward", REWARD_KEYS), ("entropy", ENTROPY_KEYS), (None, None),
               ("completion length (tokens)", LENGTH_KEYS)]
     for ax, (title, keys) in zip(axes.flat, panels):
-        drawn = False
+        drawn, x_keys = False, set()
         for method, g in runs.groupby("method", sort=False):
             step = _first(g, STEP_KEYS)
             if step is None:
                 continue
+            x_keys.add(step)
             if keys is None:
                 for col in _region_columns(g, REGION_ENTROPY_PREFIX):
                     s = _seed_mean(g, step, col)
@@ -81,7 +89,7 @@ def training_dynamics(metrics: pd.DataFrame, model: str, labels: dict[str, str],
                 ax.plot(s.index, s.values, marker=".", label=labels.get(method, method))
                 drawn = True
         ax.set_title(title or "entropy per region")
-        ax.set_xlabel("training step")
+        ax.set_xlabel(" / ".join(sorted(_x_label(k) for k in x_keys)) or "rollout")
         if drawn:
             ax.legend(fontsize=7)
         else:
@@ -109,7 +117,7 @@ def region_weights(metrics: pd.DataFrame, model: str, methods: list[str], labels
             s = _seed_mean(g, step, col)
             ax.plot(s.index, s.values, label=col[len(REGION_WEIGHT_PREFIX):])
         ax.set_title(labels.get(method, method))
-        ax.set_xlabel("training step")
+        ax.set_xlabel(_x_label(step) if step else "rollout")
         ax.set_ylabel("region weight")
         if cols:
             ax.legend(fontsize=7)

@@ -30,7 +30,7 @@ def test_smoke_dag_end_to_end(smoke):
     # every job's score lands, unchanged, in the stand-in model's tables
     tables = {p.stem: pd.read_csv(p) for p in (report / "tables").glob("*__tiny.csv")}
     score_files = sorted((results / "eval" / "tiny").rglob("scores.json"))
-    assert len(score_files) == 2 * (1 + 9)
+    assert len(score_files) == 2 * (1 + 10)  # base, then 6 trained methods, rest_entropy and 3 ablations
     checked = 0
     for path in score_files:
         scores = json.loads(path.read_text())

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pipeline_helpers import REPO, SMOKE, job_counts, snakemake
 
-from rest.report.tables import paper_results
+from rest.report.tables import VARIANT_ROWS, paper_results
 from rest.train.registry import METHODS
 
 
@@ -33,11 +33,19 @@ def test_paper_dry_run_lists_every_job():
     assert (len(models), len(main_methods), len(ablation_models), len(ablation_methods)) == (5, 7, 3, 3)
     assert all(label in labels for label in main_methods | ablation_methods)
 
-    trainings = len(models) * (len(main_methods) - 1) * seeds + len(ablation_models) * len(ablation_methods) * seeds
-    proc = snakemake("-n", "--quiet", "rules", "--configfile", "config/paper.yaml")
+    # plus the rows the paper publishes no number for: ResT with the entropy rule beside ResT
+    variants = {labels[v] for vs in VARIANT_ROWS.values() for v in vs}
+    assert variants == {"rest_entropy"}
+    trainings = (len(models) * (len(main_methods) - 1 + len(variants)) * seeds
+                 + len(ablation_models) * len(ablation_methods) * seeds)
+    proc = snakemake("-n", "--configfile", "config/paper.yaml")
     assert proc.returncode == 0, proc.stderr
     counts = job_counts(proc.stdout)
-    assert counts["train"] == trainings == 117
+    assert counts["train"] == trainings == 132
+    runs = set(re.findall(r"wildcards: model=(\S+), method=(\w+), seed=(\d+)", proc.stdout))
+    for model in models:
+        for seed in range(seeds):
+            assert {(model, "rest", str(seed)), (model, "rest_entropy", str(seed))} <= runs
     assert counts["build_model"] == len(models)
     for bench in ("apibank", "bfcl"):
         assert counts[f"eval_{bench}"] == trainings
@@ -48,7 +56,7 @@ def test_paper_dry_run_lists_every_job():
 def test_smoke_dry_run_is_the_tiny_matrix():
     proc = snakemake("-n", "--quiet", "rules", "--configfile", SMOKE)
     counts = job_counts(proc.stdout)
-    assert counts["build_model"] == 1 and counts["train"] == 9 and counts["eval_bfcl"] == 9
+    assert counts["build_model"] == 1 and counts["train"] == 10 and counts["eval_bfcl"] == 10
 
 
 @pytest.mark.parametrize("override, message", [

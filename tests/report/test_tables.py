@@ -92,6 +92,41 @@ def test_paper_model_rows_filled_and_stand_in_tables(tmp_path):
     assert r"$\pm$" in tex and r"\begin{tabular}" in tex
 
 
+def test_every_table_has_a_rest_entropy_row_after_rest(tmp_path):
+    _, labels, _ = method_registry()
+    paths = [write_scores(tmp_path, "Qwen3-1.7B", "rest_entropy", 0, "apibank", dict(zip(APIBANK, [1, 2, 3, 4.0]))),
+             write_scores(tmp_path, "tiny", "rest_entropy", 0, "bfcl", {"Base": 5.0})]
+    tables = build_tables(load_scores(paths), paper_results(), labels, {"Qwen3-1.7B": "Qwen3-1.7B", "tiny": "Qwen3-4B-2507"})
+    for table in tables:
+        rows = table.rows
+        for i, (model, method) in enumerate(rows):
+            if method == "ResT":
+                assert rows[i + 1] == (model, "ResT (entropy rule)"), table.name
+    main = {t.name: t for t in tables}["apibank_qwen3"].frame().set_index(["model", "method"])
+    row = main.loc[("Qwen3-1.7B", "ResT (entropy rule)")]
+    assert row["Overall Acc ours"] == 4.0 and pd.isna(row["Overall Acc paper"])  # no published number
+    tiny = {t.name: t for t in tables}["bfcl_multi_turn_qwen3__tiny"].frame().set_index("method")
+    assert tiny.loc["ResT (entropy rule)", "Base ours"] == 5.0
+
+
+def test_training_curves_run_over_rollouts(monkeypatch, tmp_path):
+    from rest.report import figures
+
+    drawn = {}
+    monkeypatch.setattr(figures, "_save", lambda fig, stem: drawn.setdefault(stem.name, fig) and [])
+    # 4 optimizer steps per rollout: the curves have one point per rollout, the mean of its steps
+    metrics = pd.DataFrame({"model": "m", "method": "rest", "seed": 0, "step": range(1, 9),
+                            "rollout": [1, 1, 1, 1, 2, 2, 2, 2], "reward": range(8),
+                            "region_weights/THINK": [0.602] * 4 + [0.604] * 4})
+    figures.training_dynamics(metrics, "m", {}, tmp_path / "dyn")
+    figures.region_weights(metrics, "m", ["rest"], {}, tmp_path / "w")
+    reward_ax = drawn["dyn"].axes[0]
+    assert reward_ax.get_xlabel() == "rollout"
+    assert list(reward_ax.lines[0].get_xdata()) == [1, 2] and list(reward_ax.lines[0].get_ydata()) == [1.5, 5.5]
+    weight_ax = drawn["w"].axes[0]
+    assert weight_ax.get_xlabel() == "rollout" and list(weight_ax.lines[0].get_ydata()) == pytest.approx([0.602, 0.604])
+
+
 def test_write_report_end_to_end(tmp_path):
     scores = [
         write_scores(tmp_path, "tiny", "base", None, "apibank", dict(zip(APIBANK, [0, 0, 0, 0.0]))),

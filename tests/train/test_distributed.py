@@ -19,16 +19,19 @@ def test_two_process_rest_step_under_accelerate(tiny_model_dir, train_jsonl, tin
     # (--multi_gpu) with use_cpu from the recipe gives the same gloo process group.
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           "-m", "rest", "train", "--config", str(tiny_recipe), "--method", "rest", "--model", str(tiny_model_dir),
-           "--data", str(train_jsonl), "--output", str(run), "max_steps=1", "per_device_train_batch_size=2",
+           "-m", "rest", "train", "--config", str(tiny_recipe), "--method", "rest_entropy", "--model",
+           str(tiny_model_dir), "--data", str(train_jsonl), "--output", str(run), "max_steps=2",
+           "per_device_train_batch_size=2",
            "num_generations=4", "max_completion_length=8", "max_train_records=8"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["world_size"] == 2 and summary["global_step"] == 1
+    assert summary["world_size"] == 2 and summary["global_step"] == 2
     # 4 completions per step = 2 processes x 2: one group of 4 (one process alone could not form it)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [1]
+    assert [r["step"] for r in rows] == [1, 2] and [r["rollout"] for r in rows] == [1, 2]
+    # rollout 1 collects the entropies; rollout 2 applies the table summed over both processes
+    assert rows[0]["weight_table"] == 0 and rows[1]["weight_table"] in (1, 2)
     assert (run / "model" / "model.safetensors").exists()
     assert not list(run.glob(".model.partial"))
 
