@@ -57,10 +57,9 @@ def main() -> None:
     replays = []
     for case in bfcl.load_cases("multi_turn_base", args.multi_turn):
         episode = mt.Episode(case)
-        methods = {n: getattr(o, n) for o in episode.instances.values() for n in episode.methods if hasattr(o, n)}
         for turn in case.answer:
             if turn:
-                episode.feed(render_completion("t", [multi_turn_call(c, methods) for c in turn], None))
+                episode.feed(render_completion("t", [multi_turn_call(c, episode.methods) for c in turn], None))
             episode.feed(render_completion("t", None, "done"))
         replays.append((case, episode.calls))
     rate_mt = best_rate(lambda: [mt.score_multi_turn(c, calls) for c, calls in replays], len(replays), args.repeats)

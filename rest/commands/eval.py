@@ -10,7 +10,8 @@
 With --model, the output folder gets the per-entry file (API-Bank: predictions.jsonl; BFCL:
 results.jsonl) and scores.json, written last. Completions are appended to generations.jsonl
 as they are made; a rerun with the same model, prompts and settings continues from them.
-With --predictions, one JSON object of percentages goes to stdout and everything else to stderr.
+With --predictions, one JSON object of percentages goes to stdout and everything else to
+stderr.
 """
 
 from __future__ import annotations

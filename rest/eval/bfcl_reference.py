@@ -12,6 +12,7 @@ arguments are written as the source-code strings bfcl-eval's type converters par
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import json
 
@@ -106,12 +107,19 @@ def reference_completion(case) -> str:
     return render_completion("reference answer", reference_calls(case), None)
 
 
-def multi_turn_call(call: str, methods: dict) -> dict:
+def multi_turn_call(call: str, methods: dict[str, str]) -> dict:
     """``{"name", "parameters"}`` of a ground-truth call string such as ``cd(folder='x')``;
-    positional arguments are named from the backend method's signature."""
+    positional arguments are named from the backend method's signature. ``methods`` maps
+    method names to backend class names (``Episode.methods``)."""
+    from rest.eval.bfcl import load_bfcl
+
+    load_bfcl()
+    from bfcl_eval.constants.executable_backend_config import CLASS_FILE_PATH_MAPPING
+
     node = ast.parse(call, mode="eval").body
     name = node.func.id
-    params = list(inspect.signature(methods[name]).parameters)
+    backend = getattr(importlib.import_module(CLASS_FILE_PATH_MAPPING[methods[name]]), methods[name])
+    params = list(inspect.signature(getattr(backend, name)).parameters)[1:]  # without self
     args = {params[i]: ast.literal_eval(a) for i, a in enumerate(node.args)}
     args.update({k.arg: ast.literal_eval(k.value) for k in node.keywords})
     return {"name": name, "parameters": args}

@@ -79,6 +79,11 @@ def evaluate(
     cases = {c: bfcl.load_cases(c, limit_per_category) for c in categories}
     max_steps = max_steps_per_turn or mt.DEFAULT_MAX_STEPS_PER_TURN
     current = fingerprint(model, backend, config, bfcl.versions())
+    multi = [case for c in categories if c in bfcl.MULTI_TURN for case in cases[c]]
+    if multi:
+        from rest.eval.bfcl_worker import shared_worker
+
+        shared_worker().start()  # its import of bfcl-eval overlaps loading the model
     generator = open_journal(generation.load_generator(backend, model, config), output, current)
     results: list[dict] = []
 
@@ -90,7 +95,6 @@ def evaluate(
             results.append({"id": case.id, "category": case.category, "valid": verdict["valid"],
                             "error": verdict["error"], "completion": text, "decoded": verdict["decoded"]})
 
-    multi = [case for c in categories if c in bfcl.MULTI_TURN for case in cases[c]]
     rejected = timed_out = 0
     if multi:
         for episode in mt.play(multi, generator, max_steps):

@@ -147,8 +147,14 @@ class BackendWorker:
         self.generation = 0  # bumped at each start: callers replay into a new generation
         self._proc = None
         self._conn = None
+        self._ready = False
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the worker without waiting for it, so its import overlaps other work."""
+        if not self.alive:
+            self._spawn()
+
+    def _spawn(self) -> None:
         from rest.eval.bfcl import load_bfcl
 
         load_bfcl()  # sets BFCL_PROJECT_ROOT, which the worker inherits
@@ -159,11 +165,15 @@ class BackendWorker:
         self._proc.start()
         child.close()
         self._conn = parent
+        self._ready = False
         self.generation += 1
+
+    def _wait_ready(self) -> None:
         if not self._conn.poll(START_TIMEOUT):
             self.kill()
             raise RuntimeError(f"the bfcl-eval worker did not start within {START_TIMEOUT:.0f} s")
         self._receive()
+        self._ready = True
 
     def _receive(self):
         try:
@@ -182,7 +192,9 @@ class BackendWorker:
     def request(self, op: str, *args, timeout: float = CALL_TIMEOUT):
         """Send one request; ``WorkerTimeout`` (after killing the worker) if it overruns."""
         if not self.alive:
-            self._start()
+            self._spawn()
+        if not self._ready:
+            self._wait_ready()
         self._conn.send((op, args))
         if not self._conn.poll(timeout):
             self.kill()

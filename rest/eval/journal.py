@@ -170,6 +170,10 @@ def open_journal(generator, output: Path, current: dict[str, Any]) -> JournaledG
         recorded, stored = _read(path)
         if recorded == current:
             log.info("%s: continuing from %d stored generations (same fingerprint)", path, len(stored))
+            with path.open("rb+") as f:  # a line torn by a crash must not swallow the next one
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    f.write(b"\n")
             return JournaledGenerator(generator, path, stored, current)
         changed = ("no fingerprint recorded" if recorded is None else
                    "changed: " + ", ".join(k for k in sorted(set(recorded) | set(current))

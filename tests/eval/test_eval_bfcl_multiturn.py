@@ -28,25 +28,13 @@ def _cached_instances(prefix: str = "rest_") -> list[str]:
     return shared_worker().request("cached", prefix)
 
 
-def backend_methods(episode: mt.Episode) -> dict:
-    """The episode's backend methods, bound to fresh instances (for their signatures)."""
-    import importlib
-
-    from bfcl_eval.constants.executable_backend_config import CLASS_FILE_PATH_MAPPING
-
-    instances = {c: getattr(importlib.import_module(CLASS_FILE_PATH_MAPPING[c]), c)()
-                 for c in set(episode.methods.values())}
-    return {name: getattr(instances[c], name) for name, c in episode.methods.items()}
-
-
 def _replay(case) -> mt.Episode:
     """Play the ground truth: each turn, all its calls in one step, then a plain response."""
     episode = mt.Episode(case)
-    methods = backend_methods(episode)
     for turn in case.answer:
         assert not episode.done
         if turn:
-            episode.feed(render_completion("t", [multi_turn_call(c, methods) for c in turn], None))
+            episode.feed(render_completion("t", [multi_turn_call(c, episode.methods) for c in turn], None))
         episode.feed(DONE)
     assert episode.done and not episode.force_quit
     return episode

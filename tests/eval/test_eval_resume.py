@@ -136,3 +136,7 @@ def test_a_torn_last_line_is_dropped(loads, tmp_path):
     again = BatchedGenerator()
     loads(again)
     assert _eval("bfcl", out) == 0 and len(again.asked) == 1
+    # the regenerated line was not glued to the torn one
+    last = BatchedGenerator()
+    loads(last)
+    assert _eval("bfcl", out) == 0 and last.asked == []
