@@ -10,7 +10,7 @@ plus Eq. 9/16-18 weighting of ~300-token completions in batches of 64.
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 import tempfile
 import time
 
@@ -25,13 +25,13 @@ def main() -> None:
     torch.set_num_threads(1)
 
     from rest.formats import parse_completion, placeholder_ground_truth
-    from rest.io import resolve_data_dir
+    from rest.io import read_json, resolve_data_dir
     from rest.models.tiny import train_tokenizer
     from rest.regions import RegionTagger
     from rest.rewards import compute_reward
     from rest.weights import TokenWeighter
 
-    records = json.loads((resolve_data_dir(args.data_dir) / "train/toolrl_rlla_4k_raw/rlla_sft.json").read_text())
+    records = read_json(resolve_data_dir(args.data_dir) / "train/toolrl_rlla_4k_raw/rlla_sft.json")
     outputs = [r["output"] for r in records]
     pairs = []
     for out in outputs:
@@ -69,4 +69,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from rest.cli import exit_status
+
+    sys.exit(exit_status(main))
