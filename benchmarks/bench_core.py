@@ -21,6 +21,7 @@ import importlib.util
 import io
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,13 +41,13 @@ def main() -> None:
     torch.set_num_threads(1)
 
     from rest.formats import parse_completion, placeholder_ground_truth
-    from rest.io import resolve_data_dir
+    from rest.io import read_json, resolve_data_dir
     from rest.models.tiny import train_tokenizer
     from rest.regions import RegionTagger
     from rest.rewards import compute_reward
     from rest.weights import TokenWeighter
 
-    records = json.loads((resolve_data_dir(args.data_dir) / "train/toolrl_rlla_4k_raw/rlla_sft.json").read_text())
+    records = read_json(resolve_data_dir(args.data_dir) / "train/toolrl_rlla_4k_raw/rlla_sft.json")
     outputs = [r["output"] for r in records]
     pairs = []
     for out in outputs:
@@ -143,4 +144,6 @@ def against_released(args, tok, texts: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from rest.cli import exit_status
+
+    sys.exit(exit_status(main))

@@ -10,6 +10,7 @@ per item. Times are the best of ``--repeats`` runs, all measured in this one pro
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 
@@ -71,4 +72,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from rest.cli import exit_status
+
+    sys.exit(exit_status(main))

@@ -117,10 +117,10 @@ def measure(worker: str, args) -> dict:
 
 def build_inputs(args) -> None:
     """Default inputs: the tiny model and the rlla SFT records from the data directory."""
-    from rest.io import resolve_data_dir
+    from rest.io import read_json, resolve_data_dir
     from rest.models.tiny import build_tiny_model
 
-    records = json.loads((resolve_data_dir(args.data_dir) / "train/toolrl_rlla_4k_raw/rlla_sft.json").read_text())
+    records = read_json(resolve_data_dir(args.data_dir) / "train/toolrl_rlla_4k_raw/rlla_sft.json")
     tmp = Path(tempfile.mkdtemp(prefix="bench-step-"))
     data = tmp / "records.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -168,4 +168,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from rest.cli import exit_status
+
+    sys.exit(exit_status(main))

@@ -77,16 +77,21 @@ def _log_to_stderr() -> None:
         logger.setLevel(logging.INFO)
 
 
-def main(argv: list[str] | None = None) -> int:
+def exit_status(run, *args) -> int:
+    """Run a command (or a benchmark's main); bad input is one ``error:`` line and status 2."""
     _log_to_stderr()
-    top = _top_parser().parse_args(argv)
-    parser, run = command_parser(top.command)
-    args = parser.parse_args(top.args)
     try:
-        return int(run(args) or 0)
+        return int(run(*args) or 0)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    top = _top_parser().parse_args(argv)
+    parser, run = command_parser(top.command)
+    args = parser.parse_args(top.args)
+    return exit_status(run, args)

@@ -2,7 +2,10 @@
 
 Writes DIR/model/, DIR/config.yaml (resolved), DIR/metrics.jsonl, DIR/checkpoints/ and,
 last and atomically, DIR/summary.json. A rerun with the same DIR resumes from the last
-checkpoint. Extra ``key=value`` arguments override recipe keys.
+checkpoint of the same run (same method, config, starting model and data), finalizes a
+run whose last checkpoint is at max_steps without training, and otherwise starts over,
+saying what changed. Extra ``key=value`` arguments override recipe keys (YAML values:
+``learning_rate=3e-3``, ``upweight_regions=[NAME,THINK]``); ``fresh=true`` retrains from scratch.
 """
 
 from __future__ import annotations

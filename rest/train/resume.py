@@ -25,7 +25,7 @@ from rest.io import InputError, atomic_write_json
 
 log = logging.getLogger(__name__)
 
-#: Written into every checkpoint (after the trainer's own files) and into the run's model/.
+#: Written into each checkpoint before the trainer's own files, and into the run's model/.
 FINGERPRINT_FILE = "run_fingerprint.json"
 
 #: Config fields that change where or how often things are written, never the weights.
@@ -182,24 +182,29 @@ def discard_checkpoints(checkpoint_dir: Path) -> None:
 class FingerprintCallback(TrainerCallback):
     """Record the run fingerprint in each checkpoint, and log at every checkpoint step.
 
-    The fingerprint is written after the trainer's own files, so a save cut by a kill
-    leaves a checkpoint that is never resumed. Logging at save steps makes the losses in
-    a checkpoint's log history cover every step up to it (exact ``train_loss`` on resume).
+    The fingerprint goes into the checkpoint folder just before the trainer saves there,
+    so it is in place before ``trainer_state.json``, the file that marks a checkpoint
+    complete. Logging at save steps makes the losses in a checkpoint's log history cover
+    every step up to it (an exact ``train_loss`` on resume).
     """
 
     def __init__(self, fingerprint: dict[str, Any]):
         self.fingerprint = fingerprint
 
-    def on_step_end(self, args, state, control, **kwargs):
+    def _before_save(self, args, state, control):
         if control.should_save:
             control.should_log = True
+            if state.is_world_process_zero:
+                folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                folder.mkdir(parents=True, exist_ok=True)
+                atomic_write_json(folder / FINGERPRINT_FILE, self.fingerprint)
         return control
 
-    def on_save(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            if folder.is_dir():
-                atomic_write_json(folder / FINGERPRINT_FILE, self.fingerprint)
+    def on_step_end(self, args, state, control, **kwargs):
+        return self._before_save(args, state, control)
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        return self._before_save(args, state, control)
 
 
 def split_fresh(overrides: dict[str, Any]) -> tuple[dict[str, Any], bool]:

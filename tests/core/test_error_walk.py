@@ -4,6 +4,7 @@ input, reports one line naming the file (and line) or key, with exit status 2 an
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -201,3 +202,13 @@ def test_the_process_exits_2_without_a_traceback(files):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert proc.stderr.startswith("error: ") and "latin1.jsonl:2" in proc.stderr
+
+
+@pytest.mark.parametrize("bench", ["bench_core", "bench_eval", "bench_step"])
+def test_benchmarks_without_a_data_directory_say_so_in_one_line(bench, tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "REST_DATA_DIR"}
+    proc = subprocess.run([sys.executable, str(repo / "benchmarks" / f"{bench}.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().startswith("error: no data directory") and "Traceback" not in proc.stderr
