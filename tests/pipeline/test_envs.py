@@ -88,7 +88,7 @@ def rule_envs() -> dict[str, Path]:
         text = smk.read_text()
         names = [(m.start(), re.escape(m.group(1)) if m.group(1) else
                   re.escape(m.group(2)).replace(r"\{bench\}", r"\w+").replace("\\{", "{"))
-                 for m in re.finditer(r'^rule (\w+):|^\s+f"(\w+_\{bench\})"', text, re.M)]
+                 for m in re.finditer(r'^rule (\w+):|^\s+f"(\w+_\{bench\})"', text, re.MULTILINE)]
         for m in re.finditer(r'conda:\s*\n\s*"([^"]+)"', text):
             rule = max((n for n in names if n[0] < m.start()), key=lambda n: n[0])[1]
             out[rule] = (smk.parent / m.group(1)).resolve()
