@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from trl import GRPOConfig, SFTConfig
 
-from rest.io import InputError
+from rest.io import InputError, read_yaml_mapping
 from rest.regions import Region
 from rest.train.batching import apply_scale
 from rest.weights import TokenWeighter
@@ -116,16 +116,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: recipe not found")
-    try:
-        recipe = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: invalid YAML ({e})") from e
-    if not isinstance(recipe, dict):
-        raise InputError(f"{path}: a recipe must be a mapping of config keys")
-    return recipe
+    return read_yaml_mapping(path, "recipe")
 
 
 def resolve_config(recipe: dict[str, Any], kind: str, method_delta: dict[str, Any],
