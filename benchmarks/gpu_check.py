@@ -23,6 +23,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -121,7 +122,7 @@ def make_trainer(method_name, args, model, tokenizer):
                  "generation_batch_size": args.completions, "optimizer_batch_size": args.completions,
                  "max_completion_length": args.completion_tokens, "report_to": "none", "save_strategy": "no"}
     config = resolve_config(load_recipe(REPO / "config/recipes/paper.yaml"), method.trainer, method.delta, overrides,
-                            Path(args.output).parent / f".gpu_check_{method_name}")
+                            tempfile.mkdtemp(prefix=f"gpu_check_{method_name}_"))
     dataset = Dataset.from_dict({"prompt": ["x"] * args.completions, "ground_truth": ["x"] * args.completions})
     cls = ResTTrainer if method.trainer == "rest" else GRPOTrainer
     trainer = cls(model=model, reward_funcs=[lambda completions, **kw: [0.0] * len(completions)], args=config,
