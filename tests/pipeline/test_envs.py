@@ -30,7 +30,8 @@ def _pins(lines) -> set[str]:
             if line.strip() and not line.strip().startswith("#")}
 
 
-def env_packages(env_file: Path) -> set[str]:
+@cache
+def env_packages(env_file: Path) -> frozenset[str]:
     """pip packages of an env, plus what its post-deploy script installs."""
     env = yaml.safe_load(env_file.read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
@@ -38,7 +39,7 @@ def env_packages(env_file: Path) -> set[str]:
     post = env_file.with_name(env_file.name.replace(".yaml", ".post-deploy.sh"))
     for req in re.findall(r"-r (\S+)", post.read_text() if post.exists() else ""):
         found |= _pins((REPO / req).read_text().splitlines())
-    return found
+    return frozenset(found)
 
 
 def _module_file(name: str) -> Path | None:
@@ -75,6 +76,7 @@ def third_party_imports(module: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@cache
 def distribution(module: str) -> str:
     """The pip distribution of a top-level module (its own name when not installed here)."""
     dists = importlib.metadata.packages_distributions().get(module)
