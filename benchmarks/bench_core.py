@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import importlib.util
 import io
-import json
 import statistics
 import sys
 import tempfile

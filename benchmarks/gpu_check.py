@@ -23,6 +23,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,10 +69,7 @@ def build(args):
     if args.tiny:
         arch = {**DEFAULT_ARCH, "vocab_size": len(tokenizer)}
     else:
-        s = SHAPES["Qwen3-0.6B"]
-        arch = dict(vocab_size=s.vocab, hidden_size=s.hidden, num_hidden_layers=s.layers, num_attention_heads=s.heads,
-                    num_key_value_heads=s.kv_heads, head_dim=s.head_dim, intermediate_size=s.intermediate,
-                    tie_word_embeddings=s.tied, max_position_embeddings=8192)
+        arch = {**SHAPES["Qwen3-0.6B"].config_kwargs(), "max_position_embeddings": 8192}
     torch.manual_seed(0)
     cfg = Qwen3Config(**arch, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
                       bos_token_id=tokenizer.pad_token_id)
@@ -124,7 +122,7 @@ def make_trainer(method_name, args, model, tokenizer):
                  "generation_batch_size": args.completions, "optimizer_batch_size": args.completions,
                  "max_completion_length": args.completion_tokens, "report_to": "none", "save_strategy": "no"}
     config = resolve_config(load_recipe(REPO / "config/recipes/paper.yaml"), method.trainer, method.delta, overrides,
-                            Path(args.output).parent / f".gpu_check_{method_name}")
+                            tempfile.mkdtemp(prefix=f"gpu_check_{method_name}_"))
     dataset = Dataset.from_dict({"prompt": ["x"] * args.completions, "ground_truth": ["x"] * args.completions})
     cls = ResTTrainer if method.trainer == "rest" else GRPOTrainer
     trainer = cls(model=model, reward_funcs=[lambda completions, **kw: [0.0] * len(completions)], args=config,
@@ -166,8 +164,8 @@ def measure_steps(args, model, tokenizer, batch):
     steps = {k: step_fn(t, batch, optimizer, args.device, tag=k == "rest") for k, t in trainers.items()}
     times = {k: [] for k in steps}
     peaks = {k: [] for k in steps}
-    for k in steps:  # warm-up: allocator, kernels, optimizer states
-        steps[k]()
+    for run in steps.values():  # warm-up: allocator, kernels, optimizer states
+        run()
     for _ in range(args.repeats):
         for k, run in steps.items():
             if args.device == "cuda":
@@ -201,8 +199,8 @@ def measure_generation(args, model, tokenizer, batch):
 
     model.eval()
     prompts = batch["prompt_ids"]
-    kw = dict(max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, do_sample=False,
-              pad_token_id=tokenizer.pad_token_id)
+    kw = {"max_new_tokens": args.new_tokens, "min_new_tokens": args.new_tokens, "do_sample": False,
+          "pad_token_id": tokenizer.pad_token_id}
     with torch.inference_mode(), torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
         model.generate(prompts[:, :8], max_new_tokens=2, pad_token_id=tokenizer.pad_token_id)  # warm-up
         if args.device == "cuda":

@@ -113,6 +113,14 @@ def read_yaml(path: str | os.PathLike) -> Any:
         raise InputError(f"{where}: invalid YAML ({getattr(e, 'problem', None) or e})") from None
 
 
+def read_yaml_mapping(path: str | os.PathLike, what: str) -> dict:
+    """A YAML file that must hold a mapping (a recipe, a workflow config); ``what`` names it in errors."""
+    data = read_yaml(check_input_file(path, what)) or {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a {what} must be a mapping of keys")
+    return data
+
+
 def read_json(path: str | os.PathLike) -> Any:
     path = Path(path)
     text = read_text(path)

@@ -23,15 +23,12 @@ with vLLM.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from rest.io import InputError
+from rest.io import InputError, read_json, read_yaml_mapping
 from rest.models.shapes import Shape, model_shape
 from rest.scale import job_resources
 
@@ -140,32 +137,11 @@ def measured_assumptions(check: dict) -> dict[str, float]:
 
 
 def read_gpu_check(path: str | Path | None) -> dict | None:
-    if path is None:
-        return None
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: GPU-check JSON not found")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from e
-
-
-def _load_yaml(path: str | Path, what: str) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: {what} not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: invalid YAML ({e})") from e
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a mapping")
-    return data
+    return None if path is None else read_json(path)
 
 
 def load_workflow_config(path: str | Path) -> dict:
-    return _load_yaml(path, "workflow config")
+    return read_yaml_mapping(path, "workflow config")
 
 
 # ---------------------------------------------------------------------------------------- models
@@ -378,7 +354,7 @@ def make_plan(config: dict, gpu_check: dict | None = None, repo: str | Path = ".
     """The whole plan: assumptions, jobs, totals per model and method, and the jobs that do not fit."""
     table = assumptions(config, gpu_check)
     a = {k: v["value"] for k, v in table.items()}
-    recipe = _load_yaml(Path(repo) / config["recipe"], "recipe")
+    recipe = read_yaml_mapping(Path(repo) / config["recipe"], "recipe")
     jobs = plan_jobs(config, recipe, a)
     per_model: dict[str, float] = {}
     per_method: dict[str, float] = {}

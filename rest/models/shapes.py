@@ -37,6 +37,12 @@ class Shape:
         embed = self.vocab * h * (1 if self.tied else 2)
         return self.layers * layer + embed + h
 
+    def config_kwargs(self) -> dict:
+        """Keyword arguments of the transformers config (``Qwen3Config`` / ``LlamaConfig``) of this shape."""
+        return {"vocab_size": self.vocab, "hidden_size": self.hidden, "num_hidden_layers": self.layers,
+                "num_attention_heads": self.heads, "num_key_value_heads": self.kv_heads, "head_dim": self.head_dim,
+                "intermediate_size": self.intermediate, "tie_word_embeddings": self.tied}
+
     def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
         """K and V of every layer for one token."""
         return 2 * self.layers * self.kv_heads * self.head_dim * dtype_bytes

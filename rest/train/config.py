@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from trl import GRPOConfig, SFTConfig
 
-from rest.io import InputError, check_input_file, load_yaml, read_yaml
+from rest.io import InputError, load_yaml, read_yaml_mapping
 from rest.regions import Region
 from rest.train.batching import apply_scale
 from rest.weights import TokenWeighter
@@ -169,11 +169,10 @@ def check_value_types(cls, values: dict[str, Any], source: dict[str, str]) -> No
     for key, value in values.items():
         if key in hints and not _accepts(hints[key], value):
             raise InputError(f"{source[key]}: {key}={value!r} must be {_type_name(hints[key])}")
+
+
 def load_recipe(path: str | Path) -> dict[str, Any]:
-    recipe = read_yaml(check_input_file(path, "recipe")) or {}
-    if not isinstance(recipe, dict):
-        raise InputError(f"{path}: a recipe must be a mapping of config keys")
-    return recipe
+    return read_yaml_mapping(path, "recipe")
 
 
 def recipe_values(recipe: dict[str, Any], kind: str, method_delta: dict[str, Any], overrides: dict[str, Any],

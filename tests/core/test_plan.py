@@ -28,9 +28,7 @@ def test_parameter_counts_match_the_architecture(name):
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
     s = SHAPES[name]
-    kw = dict(vocab_size=s.vocab, hidden_size=s.hidden, num_hidden_layers=s.layers, num_attention_heads=s.heads,
-              num_key_value_heads=s.kv_heads, head_dim=s.head_dim, intermediate_size=s.intermediate,
-              tie_word_embeddings=s.tied)
+    kw = s.config_kwargs()
     with torch.device("meta"):
         model = Qwen3ForCausalLM(Qwen3Config(**kw)) if s.qk_norm else LlamaForCausalLM(LlamaConfig(**kw))
     assert s.params == sum(p.numel() for p in model.parameters())
