@@ -56,7 +56,8 @@ def compare(runs: dict, a: str, b: str, seed: int = 0) -> dict[str, dict]:
         xb = np.concatenate([runs[b][s]["tasks"][field] for s in seeds])
         if xa.shape != xb.shape:
             raise InputError(f"{a} and {b} were scored on different task sets")
-        out[metric] = {**paired_bootstrap(xa, xb, seed=seed).as_dict(), "seeds": seeds}
+        out[metric] = {**paired_bootstrap(xa, xb, seed=seed).as_dict(), "seeds": seeds,
+                       "mean_a": float(xa.mean()), "mean_b": float(xb.mean())}
     return out
 
 
@@ -119,7 +120,7 @@ def verdict(summary: dict) -> list[str]:
     moved = summary[f"{base}_vs_{warm}"]
     if moved:
         e = moved["exact_pct"]
-        w, g = summary["methods"][warm]["mean"]["exact_pct"], summary["methods"][base]["mean"]["exact_pct"]
+        g, w = e["mean_a"], e["mean_b"]  # over the seeds both ran
         word = ("raised" if e["ci95"][0] > 0 else "lowered" if e["ci95"][1] < 0 else
                 "did not move, within the interval,")
         lines.append(f"- {names[base]} {word} held-out exact calls: {w:.1f}% after the {names[warm]} warm-up → "
@@ -132,8 +133,11 @@ def verdict(summary: dict) -> list[str]:
             head = f"{names[method]} did worse than {names[base]} on exact calls"
         else:
             head = f"{names[method]} and {names[base]} are not distinguishable on exact calls at this scale"
-        lines.append(f"- {head}: Δ {e['diff']:+.1f} points, 95% CI [{e['ci95'][0]:+.1f}, {e['ci95'][1]:+.1f}]; "
-                     f"static reward Δ {r['diff']:+.3f} [{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}].")
+        f = diffs["format_pct"]
+        also = "".join(f"; {what} Δ {d['diff']:+.2f} [{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]"
+                       + (" (interval excludes 0)" if d["excludes_zero"] else "")
+                       for what, d in (("static reward", r), ("format %", f)))
+        lines.append(f"- {head}: Δ {e['diff']:+.1f} points, 95% CI [{e['ci95'][0]:+.1f}, {e['ci95'][1]:+.1f}]{also}.")
     return lines
 
 
