@@ -74,18 +74,21 @@ def region_gradients(logps: torch.Tensor, params: Sequence[torch.nn.Parameter], 
                      regions: torch.Tensor) -> torch.Tensor:
     """The estimator of one group split by region: ``(NUM_REGIONS, P)``, rows summing to ∇L.
 
-    ``logps`` ``(G, T)`` must carry the graph to ``params``; it is kept for the next call.
+    ``logps`` ``(G, T)`` must carry the graph to ``params``. One batched backward pass
+    (a vector-Jacobian product per region with a non-zero coefficient) does every region.
     """
     size = sum(p.numel() for p in params)
     out = torch.zeros(NUM_REGIONS, size, dtype=torch.float32)
     c = coefficients.to(logps.dtype)
-    for r in range(NUM_REGIONS):
-        part = c * (regions == r)
-        if not torch.any(part != 0):
-            continue
-        grads = torch.autograd.grad((part * logps).sum(), list(params), retain_graph=True, allow_unused=True)
-        out[r] = torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1).float().cpu()
-                            for g, p in zip(grads, params)])
+    cotangents = {r: c * (regions == r) for r in range(NUM_REGIONS)}
+    active = [r for r, v in cotangents.items() if torch.any(v != 0)]
+    if not active:
+        return out
+    grads = torch.autograd.grad(logps, list(params), grad_outputs=torch.stack([cotangents[r] for r in active]),
+                                is_grads_batched=True, allow_unused=True)
+    k = len(active)
+    out[active] = torch.cat([(g if g is not None else torch.zeros(k, *p.shape)).reshape(k, -1).float().cpu()
+                             for g, p in zip(grads, params)], dim=1)
     return out
 
 
@@ -206,14 +209,14 @@ def summarize(by_method: dict[str, GroupGradients], *, n_resamples: int = 2000, 
 # --------------------------------------------------------------------------- token weights
 
 
-def profile_weighter(profile: str, regions: torch.Tensor, mask: torch.Tensor, entropies: torch.Tensor):
+def profile_weighter(profile: str, regions: torch.Tensor, mask: torch.Tensor, entropies: torch.Tensor | None):
     """The weighter of a profile, ready to weight tokens; ``paper`` gets its Eq. 9 table from
     the entropies of these samples (one batch, all groups). Every call to the weighting code
     of ``rest.weights`` is here and in :func:`profile_weights`."""
     from rest.weights import TokenWeighter
 
     weighter = TokenWeighter(profile)
-    if profile == "paper":
+    if profile == "paper" and entropies is not None:
         weighter.observe(regions, mask, entropies)
     return weighter
 
@@ -249,7 +252,7 @@ def sequence_logps(model, group: Group, temperature: float, with_entropy: bool =
     """Per-token log-probs ``(G, T)`` of the completions (and entropies), logits / temperature as TRL."""
     from trl.trainer.utils import entropy_from_logits, selective_log_softmax
 
-    g, t = group.completion_ids.shape
+    g = group.completion_ids.shape[0]
     p = group.prompt_ids.numel()
     ids = torch.cat([group.prompt_ids.expand(g, p), group.completion_ids], dim=1)
     attention = torch.cat([torch.ones(g, p, dtype=torch.long), group.mask.long()], dim=1)
@@ -261,45 +264,50 @@ def sequence_logps(model, group: Group, temperature: float, with_entropy: bool =
 def checkpoint_variance(model, groups: list[Group], *, rollout: int, total_rollouts: int, temperature: float,
                         profiles: Sequence[str] = PROFILES, n_resamples: int = 2000, confidence: float = 0.95,
                         seed: int = 0, log: Callable[[str], None] | None = None) -> dict:
-    """The variance study at one checkpoint from its sampled ``groups`` (see the module doc)."""
+    """The variance study at one checkpoint from its sampled ``groups`` (see the module doc).
+
+    GRPO goes first: its forward passes also give the entropies from which the ``paper``
+    profile's Eq. 9 table is estimated before any ResT gradient is taken.
+    """
+    from rest.weights import region_mean_entropy
+
     params = [p for p in model.parameters() if p.requires_grad]
-    with torch.no_grad():
-        for grp in groups:
-            _, grp.entropies = sequence_logps(model, grp, temperature, with_entropy=True)
+    size = sum(p.numel() for p in params)
+    advantages = [group_advantages(grp.rewards) for grp in groups]
     width = max(grp.completion_ids.shape[1] for grp in groups)
 
-    def pad(x):
-        return torch.nn.functional.pad(x, (0, width - x.shape[1]))
-
-    all_regions = torch.cat([pad(grp.regions) for grp in groups])
-    all_mask = torch.cat([pad(grp.mask) for grp in groups]).float()
-    all_entropy = torch.cat([pad(grp.entropies.float()) for grp in groups])
-    advantages = [group_advantages(grp.rewards) for grp in groups]
+    def stacked(name):
+        return torch.cat([torch.nn.functional.pad(getattr(grp, name).float(), (0, width - getattr(grp, name).shape[1]))
+                          for grp in groups])
 
     by_method, tables = {}, {}
     for profile in (BASELINE, *profiles):
-        weighter = profile_weighter(profile, all_regions, all_mask, all_entropy)
-        parts = []
-        for grp, adv in zip(groups, advantages):
+        weighter = None
+        parts = torch.zeros(NUM_REGIONS, len(groups), size)
+        for n, (grp, adv) in enumerate(zip(groups, advantages)):
+            if profile == BASELINE:
+                logps, entropies = sequence_logps(model, grp, temperature, with_entropy=True)
+                grp.entropies = entropies.detach()
+            if weighter is None:  # after GRPO's pass every group has its entropies
+                regions, mask = stacked("regions").long(), stacked("mask")
+                weighter = profile_weighter(profile, regions, mask, stacked("entropies") if profile != BASELINE else None)
             weights, tables[profile] = profile_weights(weighter, grp.regions, grp.mask.float(), rollout, total_rollouts)
             coef = loss_coefficients(adv, grp.mask, weights)
-            if torch.any(coef != 0):
-                logps = sequence_logps(model, grp, temperature)
-                parts.append(region_gradients(logps, params, coef, grp.regions))
-            else:  # equal rewards: the group carries no gradient under any method
-                parts.append(torch.zeros(NUM_REGIONS, sum(p.numel() for p in params)))
-        by_method[profile] = GroupGradients.from_parts(torch.stack(parts, dim=1))
+            if torch.any(coef != 0):  # equal rewards: the group carries no gradient under any method
+                if profile != BASELINE:
+                    logps = sequence_logps(model, grp, temperature)
+                parts[:, n] = region_gradients(logps, params, coef, grp.regions)
+        by_method[profile] = GroupGradients.from_parts(parts)
         del parts
         if log:
             log(f"rollout {rollout}: {profile} gradients of {len(groups)} groups done")
 
-    from rest.weights import region_mean_entropy
-
     summary = summarize(by_method, n_resamples=n_resamples, confidence=confidence, seed=seed)
     for profile, table in tables.items():
         summary["methods"][profile]["region_weights"] = dict(zip(REGION_NAMES, table))
-    region_entropy = region_mean_entropy(all_regions, all_mask, all_entropy).tolist()
-    counts = torch.bincount(all_regions[all_mask.bool()].long(), minlength=NUM_REGIONS).tolist()
+    regions, mask, entropy = stacked("regions").long(), stacked("mask"), stacked("entropies")
+    region_entropy = region_mean_entropy(regions, mask, entropy).tolist()
+    counts = torch.bincount(regions[mask.bool()], minlength=NUM_REGIONS).tolist()
     rewards = torch.cat([grp.rewards.float() for grp in groups])
     return {
         "rollout": rollout,
@@ -308,7 +316,7 @@ def checkpoint_variance(model, groups: list[Group], *, rollout: int, total_rollo
         "reward_mean": float(rewards.mean()),
         "region_entropy": {n: _num(h) for n, h in zip(REGION_NAMES, region_entropy)},
         "region_tokens": dict(zip(REGION_NAMES, counts)),
-        "parameters": sum(p.numel() for p in params),
+        "parameters": size,
         **summary,
     }
 

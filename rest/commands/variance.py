@@ -106,8 +106,8 @@ def run(args) -> int:
         tagger = RegionTagger(tokenizer)
         groups = []
         for g, (prompt, gt) in enumerate(_prompts(records, tokenizer, args)):
-            def reward(text, gt=gt):
-                return compute_reward(text, gt, step=rollout, dynamic=args.reward == "dynamic", horizon=horizon).total
+            def reward(text, gt=gt, step=rollout):
+                return compute_reward(text, gt, step=step, dynamic=args.reward == "dynamic", horizon=horizon).total
 
             groups.append(sample_group(model, tokenizer, tagger, torch.tensor(prompt), reward,
                                        group_size=args.group_size, max_new_tokens=args.max_new_tokens,

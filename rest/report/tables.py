@@ -121,8 +121,8 @@ class Table:
         body = [" & ".join(_tex(c) for c in r) + r" \\" for r in self.text_rows()]
         return "\n".join([
             r"\begin{table}[t]", r"\centering", r"\small",
-            rf"\caption{{{_tex(self.title)}. Each cell: ours (mean $\pm$ std over seeds) / paper ($\Delta$). "
-            rf"{_tex(SINGLE_RUN_NOTE)}}}",
+            (rf"\caption{{{_tex(self.title)}. Each cell: ours (mean $\pm$ std over seeds) / paper ($\Delta$). "
+             rf"{_tex(SINGLE_RUN_NOTE)}}}"),
             rf"\label{{tab:{self.name}}}",
             rf"\begin{{tabular}}{{{cols}}}", r"\toprule", head + r" \\", r"\midrule",
             *body, r"\bottomrule", r"\end{tabular}", r"\end{table}",
@@ -160,7 +160,7 @@ def _tex(text: str) -> str:
     out = text
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
         out = out.replace(a, b)
-    for a, b in (("±", r"$\pm$"), ("Δ", r"$\Delta$"), ("—", "--"), ("−", "$-$"), ("✱", r"$\ast$"),
+    for a, b in (("±", r"$\pm$"), ("Δ", r"$\Delta$"), ("—", "--"), ("−", "$-$"), ("✱", r"$\ast$"), ("×", r"$\times$"),
                  ("‖ḡ‖²", r"$\|\bar g\|^2$"), ("‖ḡ‖", r"$\|\bar g\|$"), ("Σ", r"$\Sigma$"), ("H̄", r"$\bar H$")):
         out = out.replace(a, b)
     return out

@@ -20,10 +20,10 @@ N, O, P, T, F = Region.NAME, Region.OTHER, Region.PARAMS, Region.THINK, Region.F
 # A linear toy policy: log π(y_{i,t}) = θ · x_{i,t}, so ∇log π = x_{i,t}. Two groups of two
 # completions of two tokens; the last token of group 2's second completion is padding.
 GROUPS = [
-    dict(x=[[[1, 0], [0, 1]], [[2, 0], [0, 0]]], adv=[1.0, -1.0], mask=[[1, 1], [1, 1]],
-         regions=[[N, O], [N, P]], w=[[1, 0], [2, 1]]),
-    dict(x=[[[0, 1], [1, 0]], [[1, 0], [5, 5]]], adv=[-1.0, 1.0], mask=[[1, 1], [1, 0]],
-         regions=[[T, T], [F, O]], w=[[1, 1], [2, 9]]),
+    {"x": [[[1, 0], [0, 1]], [[2, 0], [0, 0]]], "adv": [1.0, -1.0], "mask": [[1, 1], [1, 1]],
+     "regions": [[N, O], [N, P]], "w": [[1, 0], [2, 1]]},
+    {"x": [[[0, 1], [1, 0]], [[1, 0], [5, 5]]], "adv": [-1.0, 1.0], "mask": [[1, 1], [1, 0]],
+     "regions": [[T, T], [F, O]], "w": [[1, 1], [2, 9]]},
 ]
 
 
@@ -108,7 +108,7 @@ def test_token_mean_gradient_matches_a_direct_loss_on_the_tiny_model(tiny_model_
 
 def test_help_explains_the_estimator_and_bad_pairing_is_one_line(tmp_path):
     def rest(*args):
-        return subprocess.run([sys.executable, "-m", "rest", "variance", *args], capture_output=True, text=True)
+        return subprocess.run([sys.executable, "-m", "rest", "variance", *args], capture_output=True, text=True, check=False)
 
     help_text = rest("--help").stdout
     assert "trace of the covariance" in help_text and "same samples and advantages" in help_text
@@ -131,7 +131,7 @@ def test_sampling_is_seeded_and_masks_after_eos(tiny_model_dir, tiny_tokenizer):
         lengths.append(len(text))
         return float(len(text))
 
-    kw = dict(group_size=3, max_new_tokens=6, temperature=1.0)
+    kw = {"group_size": 3, "max_new_tokens": 6, "temperature": 1.0}
     a = sample_group(model, tiny_tokenizer, RegionTagger(tiny_tokenizer), prompt, reward, seed=5, **kw)
     b = sample_group(model, tiny_tokenizer, RegionTagger(tiny_tokenizer), prompt, reward, seed=5, **kw)
     assert torch.equal(a.completion_ids, b.completion_ids) and torch.equal(a.rewards, b.rewards)

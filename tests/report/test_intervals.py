@@ -7,7 +7,13 @@ import json
 import pytest
 
 from rest.io import InputError
-from rest.report.intervals import comparisons, item_outcomes, item_weights, paired_differences, write_intervals
+from rest.report.intervals import (
+    comparisons,
+    item_outcomes,
+    item_weights,
+    paired_differences,
+    write_intervals,
+)
 
 LEVELS = {1: 4, 2: 2}  # items per API-Bank level in these hand-built evaluations
 

@@ -160,6 +160,7 @@ def test_write_report_end_to_end(tmp_path):
     assert pd.isna(frame.loc["SFT", "Overall Acc ours"])
     index = (out / "index.md").read_text()
     assert "tables/apibank_qwen3.md" in index and "figures/region_weights_tiny.png" in index
+    assert "tables/paired_differences.md" in index  # empty here: no per-item results to pair
     assert "| trl | " in index and "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" in index
     assert "paper_model: Qwen3-4B-2507" in index
     assert "63.65" in (out / "audit.md").read_text()
