@@ -1,4 +1,4 @@
-"""The output format shared by training data, rewards and evaluation (SPEC §1).
+"""The output format shared by training data, rewards and evaluation (docs/method.md, section 2).
 
 This module is the single home of the format tags, the placeholder thoughts and the
 prompt templates. Everything that builds or reads a prompt or a completion imports

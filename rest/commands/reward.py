@@ -1,4 +1,4 @@
-"""Score completions with the rule reward (SPEC §2).
+"""Score completions with the rule reward (paper Eq. 10-14).
 
 Input: JSON Lines, one object per line:
   {"completion": str, "ground_truth": str, "step": int, "dynamic": bool}

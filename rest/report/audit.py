@@ -1,4 +1,4 @@
-"""Audit of the published tables (SPEC §7): recompute every identity the tables must obey.
+"""Audit of the published tables: recompute every identity the tables must obey.
 
 - API-Bank's overall is the micro-average over 399 / 67 / 131 items, so each level's
   percentage must come from an integer count and the overall from their sum.

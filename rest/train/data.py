@@ -1,4 +1,4 @@
-"""Training records -> TRL datasets (SPEC §1).
+"""Training records -> TRL datasets (docs/method.md, section 2).
 
 RL: the prompt is the system and user messages rendered with the model's chat template,
 plus a ``ground_truth`` column for the reward. SFT: the same prompt plus the gold

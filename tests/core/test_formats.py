@@ -1,4 +1,4 @@
-"""Prompt templates and completion parsing (SPEC §1)."""
+"""Prompt templates and completion parsing (docs/method.md, section 2)."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Token regions, aligned to generated ids, with a real byte-level BPE tokenizer (SPEC §3)."""
+"""Token regions, aligned to generated ids, with a real byte-level BPE tokenizer (paper §3.2.2; docs/method.md, section 3)."""
 
 import json
 

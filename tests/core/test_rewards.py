@@ -1,4 +1,4 @@
-"""The rule reward against hand-worked examples (SPEC §2)."""
+"""The rule reward against hand-worked examples (paper Eq. 10-14)."""
 
 import json
 

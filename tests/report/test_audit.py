@@ -1,4 +1,4 @@
-"""Audit of the published tables against SPEC §7's hand-worked identities."""
+"""Audit of the published tables against hand-worked identities of the paper's tables."""
 
 from __future__ import annotations
 
