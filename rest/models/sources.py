@@ -64,14 +64,17 @@ def load_pretrained(name_or_path: str, offline: bool, cache_dir: str | None = No
     """(model, tokenizer) from a local folder, or from the HF cache (``offline``) or hub."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from rest.models.loading import check_model_folder
+
+    check_model_folder(name_or_path, "--name")  # a local folder: config, weights (no-op for hub names)
     kw = {"local_files_only": offline, **({"cache_dir": cache_dir} if cache_dir else {})}
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kw)
         model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype="auto", **kw)
-    except OSError as e:
+    except (OSError, ValueError, KeyError, TypeError) as e:
         hint = (" It is not in the staged cache; stage it on a machine with internet (README, 'Models on a "
                 "cluster') or set hub.allow_download: true." if offline else "")
-        raise InputError(f"model {name_or_path!r}: cannot load ({str(e).splitlines()[0]}).{hint}") from e
+        raise InputError(f"model {name_or_path!r}: cannot load ({str(e).splitlines()[0]}).{hint}") from None
     return model, tokenizer
 
 
