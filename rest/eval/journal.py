@@ -67,9 +67,10 @@ def renderer_fingerprint() -> str:
     """A hash of the code that turns a conversation into prompt tokens: the prompt formats
     and the chat-template rendering (conversation texts are keyed on their own)."""
     from rest import formats
-    from rest.eval import generation
+    from rest.eval import bfcl_prompts, generation
 
-    source = inspect.getsource(formats) + inspect.getsource(generation.render_prompt_ids)
+    source = (inspect.getsource(formats) + inspect.getsource(bfcl_prompts)
+              + inspect.getsource(generation.render_prompt_ids))
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
