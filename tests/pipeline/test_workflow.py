@@ -117,7 +117,7 @@ def test_paper_training_launches_eight_processes_on_one_node():
     proc = snakemake("-n", "-p", "--forceall", "--configfile", "config/paper.yaml")
     assert proc.returncode == 0, proc.stderr
     jobs = [j.split("\n\n")[0] for j in proc.stdout.split("rule train:")[1:]]
-    assert len(jobs) == 117
+    assert len(jobs) == 132
     for job in jobs:
         model = re.search(r"wildcards: model=([^,]+),", job).group(1)
         stage = cfg["models"][model]["train"]["zero_stage"]
