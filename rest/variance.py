@@ -18,7 +18,9 @@ samples and the same advantages, so the methods differ only in their weights.
 
 Over N groups ``g_1 … g_N`` we report the trace of the covariance ``tr Σ̂`` (the total
 variance), the squared norm of the mean ``‖ḡ‖²`` (the signal), and their ratio
-``SNR = ‖ḡ‖² / tr Σ̂``. Both come from the Gram matrix ``K_nm = ⟨g_n, g_m⟩`` alone, so a
+``SNR = ‖ḡ‖² / tr Σ̂``. ``‖ḡ‖²`` overstates the squared norm of the true mean gradient
+by ``tr Σ / N``, which dominates when the signal is weak, so we also give the unbiased
+``‖ḡ‖² − tr Σ̂ / N = Σ_{n≠m} K_nm / (N(N − 1))`` and its SNR (it can be negative). All come from the Gram matrix ``K_nm = ⟨g_n, g_m⟩`` alone, so a
 bootstrap over groups resamples rows and columns of K, never the gradients. The gradient
 splits exactly by region (``g = Σ_r g_r``: each token's term belongs to one region), and
 ``tr Σ̂_r`` of each part is the quantity Theorem 1 bounds with the region's entropy; the
@@ -155,9 +157,14 @@ def method_summary(g: GroupGradients, idx: np.ndarray, confidence: float) -> dic
     """One method's ``tr Σ̂``, ``‖ḡ‖²`` and SNR with bootstrap intervals, and the region parts."""
     trace, mean_sq = gram_moments(g.grams["total"])
     b_trace, b_mean = gram_moments(g.grams["total"], idx)
+    n = g.groups
+    signal, b_signal = mean_sq - trace / n, b_mean - b_trace / n
     out = {"trace_cov": _num(trace[0]), "trace_cov_ci95": _ci(b_trace, confidence),
            "mean_sq_norm": _num(mean_sq[0]), "mean_sq_norm_ci95": _ci(b_mean, confidence),
-           "snr": _num(_div(mean_sq, trace)[0]), "snr_ci95": _ci(_div(b_mean, b_trace), confidence)}
+           "snr": _num(_div(mean_sq, trace)[0]), "snr_ci95": _ci(_div(b_mean, b_trace), confidence),
+           "mean_sq_norm_unbiased": _num(signal[0]), "mean_sq_norm_unbiased_ci95": _ci(b_signal, confidence),
+           "snr_unbiased": _num(_div(signal, trace)[0]),
+           "snr_unbiased_ci95": _ci(_div(b_signal, b_trace), confidence)}
     regions, region_sum = {}, 0.0
     for name in REGION_NAMES:
         t, m = gram_moments(g.grams[name])
@@ -170,7 +177,7 @@ def method_summary(g: GroupGradients, idx: np.ndarray, confidence: float) -> dic
 
 
 def compare(method: GroupGradients, baseline: GroupGradients, idx: np.ndarray, confidence: float) -> dict:
-    """ResT/GRPO ratios of ``tr Σ̂``, ``‖ḡ‖²`` and SNR, with paired bootstrap intervals.
+    """ResT/GRPO ratios of ``tr Σ̂``, ``‖ḡ‖²`` and both SNRs, with paired bootstrap intervals.
 
     Both methods' groups are resampled with the same indices. ``var_ratio_scaled`` compares
     the variances after scaling each estimator to the same ``‖ḡ‖``: it equals 1 / ``snr_ratio``.
@@ -187,8 +194,11 @@ def compare(method: GroupGradients, baseline: GroupGradients, idx: np.ndarray, c
     sig = _div(m_m, m_b), _div(bm_m, bm_b)
     snr = _div(_div(m_m, t_m), _div(m_b, t_b)), _div(_div(bm_m, bt_m), _div(bm_b, bt_b))
     scaled = _div(_div(t_m, m_m), _div(t_b, m_b)), _div(_div(bt_m, bm_m), _div(bt_b, bm_b))
+    n = baseline.groups
+    u_m, u_b, bu_m, bu_b = m_m - t_m / n, m_b - t_b / n, bm_m - bt_m / n, bm_b - bt_b / n
+    snr_u = _div(_div(u_m, t_m), _div(u_b, t_b)), _div(_div(bu_m, bt_m), _div(bu_b, bt_b))
     out = {**both(*var, "var_ratio"), **both(*sig, "mean_sq_norm_ratio"), **both(*snr, "snr_ratio"),
-           **both(*scaled, "var_ratio_scaled")}
+           **both(*scaled, "var_ratio_scaled"), **both(*snr_u, "snr_unbiased_ratio")}
     out["region_var_ratio"] = {
         name: _num(_div(gram_moments(method.grams[name])[0], gram_moments(baseline.grams[name])[0])[0])
         for name in REGION_NAMES}

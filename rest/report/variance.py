@@ -22,7 +22,8 @@ from rest.report.tables import write_frame_table
 PROFILE_LABELS = {"released": "ResT (released weights)", "paper": "ResT (Eq. 9 entropy rule)"}
 METHOD_LABELS = {"uniform": "GRPO", **PROFILE_LABELS}
 RATIOS = [("var_ratio", "tr Σ ratio"), ("var_ratio_scaled", "tr Σ ratio at equal ‖ḡ‖"),
-          ("mean_sq_norm_ratio", "‖ḡ‖² ratio"), ("snr_ratio", "SNR ratio")]
+          ("mean_sq_norm_ratio", "‖ḡ‖² ratio"), ("snr_ratio", "SNR ratio"),
+          ("snr_unbiased_ratio", "SNR ratio, unbiased ‖ḡ‖²")]
 NOTE = ("Ratios are ResT / GRPO on the same sampled groups and advantages; [95% percentile bootstrap "
         "over groups]. Below 1, ResT's gradient estimate varies less; an SNR ratio above 1 means a "
         "cleaner gradient. The paper states Theorems 1-2 without measuring them.")
@@ -111,7 +112,9 @@ def _errorbar(ax, xs, ys, los, his, **kw):
     y = np.array([np.nan if v is None else v for v in ys], dtype=float)
     lo = np.array([np.nan if v is None else v for v in los], dtype=float)
     hi = np.array([np.nan if v is None else v for v in his], dtype=float)
-    ax.errorbar(xs, y, yerr=[np.nan_to_num(y - lo), np.nan_to_num(hi - y)], capsize=3, marker="o", **kw)
+    # A percentile interval need not contain the point: resampling biases ‖ḡ‖² upwards.
+    err = [np.clip(np.nan_to_num(y - lo), 0, None), np.clip(np.nan_to_num(hi - y), 0, None)]
+    ax.errorbar(xs, y, yerr=err, capsize=3, marker="o", **kw)
 
 
 def variance_figure(data: dict, stem: Path) -> list[Path]:

@@ -56,6 +56,11 @@ def test_two_groups_by_hand():
     assert ratio["mean_sq_norm_ratio"] == pytest.approx(4.5)
     assert ratio["snr_ratio"] == pytest.approx(4.5 / ((17 / 32) / (29 / 144)))
     assert ratio["var_ratio_scaled"] == pytest.approx(1 / ratio["snr_ratio"])
+    # unbiased signal ‖ḡ‖² − tr Σ̂ / N = ⟨g1, g2⟩ for two groups: −1/12 (GRPO), −3/16 (ResT)
+    assert grpo["mean_sq_norm_unbiased"] == pytest.approx(-1 / 12)
+    assert rest["mean_sq_norm_unbiased"] == pytest.approx(-3 / 16)
+    assert grpo["snr_unbiased"] == pytest.approx((-1 / 12) / (29 / 144))
+    assert ratio["snr_unbiased_ratio"] is None  # no ratio to a baseline signal that is not positive
     # Two groups: a resample either repeats one group (no variance: dropped) or is the sample.
     assert ratio["var_ratio_ci95"] == pytest.approx([ratio["var_ratio"]] * 2)
 
