@@ -6,8 +6,9 @@
   rest eval bfcl --predictions FILE.jsonl
 
 With --model, the output folder gets the per-entry file (API-Bank: predictions.jsonl; BFCL:
-results.jsonl) and scores.json, written last. With --predictions, one JSON object of
-percentages goes to stdout and everything else to stderr.
+results.jsonl) and scores.json (docs/scores.md), written last; --run-id records which run it
+scores. With --predictions, one JSON object of percentages goes to stdout and everything else
+to stderr.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from rest.identity import RunIdentity
 from rest.io import (
     InputError,
     atomic_write_json,
@@ -27,6 +29,7 @@ from rest.io import (
     require_keys,
     resolve_data_dir,
 )
+from rest.scores import data_sha256, run_versions, scores_record
 
 log = logging.getLogger("rest.eval")
 
@@ -48,6 +51,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-new-tokens", type=_positive, default=1024)
     p.add_argument("--max-prompt-tokens", type=_positive, default=None,
                    help="cut longer prompts from the left (default: the model's context minus new tokens)")
+    p.add_argument("--run-id", metavar="study=S,model=M,method=X[,seed=N]",
+                   help="the run these scores belong to, recorded in scores.json (the report needs it)")
 
 
 def add_arguments(parser) -> None:
@@ -84,9 +89,15 @@ def _generator(args):
     return load_generator(args.backend, args.model, config)
 
 
-def _run_info(args, generator, seconds: float) -> dict:
-    return {"model": str(args.model), "backend": args.backend, "max_new_tokens": args.max_new_tokens,
-            "truncated_prompts": generator.truncated_prompts, "generation_seconds": round(seconds, 1)}
+def _run_id(args):
+    return RunIdentity.parse(args.run_id) if args.run_id else None
+
+
+def _generation(args, generator, seconds: float) -> dict:
+    """The generation settings of scores.json (docs/scores.md)."""
+    return {"backend": args.backend, "decoding": "greedy", "max_new_tokens": args.max_new_tokens,
+            "max_prompt_tokens": args.max_prompt_tokens, "batch_size": args.batch_size,
+            "truncated_prompts": generator.truncated_prompts, "seconds": round(seconds, 1)}
 
 
 # --------------------------------------------------------------------------- API-Bank
@@ -95,13 +106,15 @@ def _run_info(args, generator, seconds: float) -> dict:
 def _apibank(args) -> int:
     from rest.eval import apibank
 
-    levels = apibank.load_levels(resolve_data_dir(args.data_dir))
+    data_dir = resolve_data_dir(args.data_dir)
+    levels = apibank.load_levels(data_dir)
     if args.predictions is not None:
         rows = apibank.read_predictions(args.predictions, levels)
         scores, _ = apibank.score_predictions(rows, levels)
         print(json.dumps(scores.short()))
         return 0
 
+    run_id = _run_id(args)
     items = apibank.select_items(levels, args.limit)
     generator = _generator(args)
     start = time.time()
@@ -112,8 +125,13 @@ def _apibank(args) -> int:
     for p, r in zip(predictions, rows):
         p["correct"] = r["correct"]
     atomic_write_jsonl(args.output / "predictions.jsonl", predictions)
-    result = {"benchmark": "apibank", "metrics": scores.metrics(), "counts": scores.counts(),
-              "limit": args.limit, **_run_info(args, generator, seconds)}
+    files = {f"level-{lv}": apibank.level_path(data_dir, lv) for lv in apibank.LEVELS}
+    result = scores_record(
+        "apibank", run_id, versions=run_versions(data_sha256(files)),
+        generation=_generation(args, generator, seconds),
+        config={"model": str(args.model), "limit": args.limit},
+        items=[{"id": f"level-{r['level']}/{r['index']}", "correct": r["correct"]} for r in rows],
+        metrics=scores.metrics(), counts=scores.counts())
     if args.limit is not None:
         # Accuracies stay over the full level files, so a limited run is a lower bound.
         result["note"] = "limited run: items not generated count as wrong"
@@ -173,6 +191,7 @@ def _bfcl(args) -> int:
 
     from rest.eval import bfcl_multiturn as mt
 
+    run_id = _run_id(args)
     categories = bfcl.expand_categories(args.categories)
     cases = {c: bfcl.load_cases(c, args.limit_per_category) for c in categories}
     generator = _generator(args)
@@ -202,18 +221,15 @@ def _bfcl(args) -> int:
 
     counts = bfcl.tally(results)
     atomic_write_jsonl(args.output / "results.jsonl", results)
-    scores = {
-        "benchmark": "bfcl",
-        "categories": bfcl.category_percentages(counts),
-        "metrics": bfcl.paper_columns(counts),
-        "counts": counts,
-        **bfcl.versions(),
-        "checker_model_name": bfcl.CHECKER_MODEL_NAME,
-        "limit_per_category": args.limit_per_category,
-        "max_steps_per_turn": max_steps,
-        "rejected_calls": rejected,
-        **_run_info(args, generator, seconds),
-    }
+    scores = scores_record(
+        "bfcl", run_id, versions=run_versions(bfcl.DATA_VERSION),
+        generation=_generation(args, generator, seconds),
+        config={"model": str(args.model), "categories": categories,
+                "limit_per_category": args.limit_per_category, "max_steps_per_turn": max_steps,
+                "checker_model_name": bfcl.CHECKER_MODEL_NAME},
+        items=[{"id": r["id"], "category": r["category"], "correct": r["valid"]} for r in results],
+        metrics=bfcl.paper_columns(counts), categories=bfcl.category_percentages(counts), counts=counts,
+        rejected_calls=rejected)
     atomic_write_json(args.output / "scores.json", scores)
     log.info("BFCL: %s", json.dumps(scores["metrics"] or scores["categories"]))
     return 0

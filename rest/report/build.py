@@ -7,10 +7,11 @@ from pathlib import Path
 
 import yaml
 
+from rest.identity import BASE
 from rest.io import InputError, atomic_write_text
 from rest.report import figures
 from rest.report.audit import audit_markdown, audit_paper, findings_frame
-from rest.report.collect import BASE_METHOD, load_metrics, load_scores
+from rest.report.collect import load_runs, load_scores
 from rest.report.index import data_checksums, index_markdown
 from rest.report.tables import build_tables, paper_results
 
@@ -54,11 +55,12 @@ def model_aliases(run_config: dict | None, run_models: set[str]) -> dict[str, st
     return {m: (configured.get(m) or {}).get("paper_model") for m in sorted(run_models)}
 
 
-def write_report(scores, metrics, run_config, data_dir, output) -> dict:
+def write_report(scores, runs, run_config, data_dir, output) -> dict:
+    """``scores``: scores.json files; ``runs``: the runs' summary.json files."""
     out = Path(output)
     cfg = load_run_config(run_config)
     score_df = load_scores(scores)
-    metric_df = load_metrics(metrics)
+    metric_df = load_runs(runs)
     order, labels, weighted = method_registry()
     run_models = set(score_df["model"]) | (set(metric_df["model"]) if len(metric_df) else set())
     run_models |= set(((cfg or {}).get("models") or {}).keys())
@@ -72,7 +74,7 @@ def write_report(scores, metrics, run_config, data_dir, output) -> dict:
     atomic_write_text(out / "audit.csv", findings_frame(findings).to_csv(index=False))
 
     figure_files = []
-    bar_order = [BASE_METHOD] + [m for m in order if m != BASE_METHOD]
+    bar_order = [BASE] + [m for m in order if m != BASE]
     for model in sorted(run_models):
         fig_dir = out / "figures"
         paths = figures.accuracy_bars(score_df, model, BAR_METRICS, bar_order, labels,
@@ -84,7 +86,7 @@ def write_report(scores, metrics, run_config, data_dir, output) -> dict:
         figure_files += [p.relative_to(out).as_posix() for p in paths]
 
     summary = {"tables": table_files, "figures": figure_files, "audit": "audit.md",
-               "scores": len(scores), "training_logs": len(metrics),
+               "scores": len(scores), "training_logs": len(runs),
                "published_rows_departing": len({(f.table, f.model, f.method) for f in findings if not f.ok})}
     atomic_write_text(out / "index.md", index_markdown(out, table_files, figure_files, "audit.md",
                                                        cfg, data_checksums(data_dir)))

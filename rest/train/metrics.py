@@ -1,6 +1,7 @@
 """``metrics.jsonl``: one line per optimizer step, the data behind the training-dynamics figures.
 
-Fields: step, loss, reward (total, format, correctness; GRPO-family only), entropy overall
+The first line is the header, ``{"run": <identity or null>, "config": <resolved config>}``
+(the only line without ``step``; docs/scores.md). Step fields: step, loss, reward (total, format, correctness; GRPO-family only), entropy overall
 and by region, completion length, region weights, learning rate, grad norm, step time.
 A field that a method does not compute is absent, never 0. Lines are appended and
 flushed one by one; on resume, lines past the checkpoint's step are dropped first.
@@ -33,6 +34,11 @@ RENAMES = {
 }
 
 
+def metrics_header(run_id, config: dict) -> dict:
+    """The first line: who ran (a RunIdentity or None) and with which resolved config."""
+    return {"run": run_id.as_dict() if run_id else None, "config": config}
+
+
 def metrics_row(step: int, logs: dict, step_time: float | None) -> dict:
     row = {"step": step}
     for key, name in RENAMES.items():
@@ -48,8 +54,9 @@ def metrics_row(step: int, logs: dict, step_time: float | None) -> dict:
 
 
 class MetricsCallback(TrainerCallback):
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, header: dict):
         self.path = Path(path)
+        self.header = header
         self._t0 = None
         self._step_time = None
 
@@ -57,14 +64,14 @@ class MetricsCallback(TrainerCallback):
         if not state.is_world_process_zero:
             return
         # Resuming: the killed run may have logged steps after its last checkpoint.
-        kept = []
+        kept = [json.dumps(self.header) + "\n"]
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 try:
                     row = json.loads(line)
                 except ValueError:
                     continue  # a line cut by the kill
-                if row.get("step", 0) <= state.global_step:
+                if "step" in row and row["step"] <= state.global_step:
                     kept.append(line + "\n")
         atomic_write_text(self.path, "".join(kept))
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from rest.identity import RunIdentity
 from rest.io import InputError, atomic_write_json, atomic_write_text
 from rest.train.config import config_to_yaml, load_recipe, parse_overrides, resolve_config
 from rest.train.registry import Method, get_method
@@ -75,11 +79,28 @@ def build_trainer(method: Method, config, model: str, data: str | None, tokenize
     return trainer, prepared.report
 
 
+#: The run folder's files, as summary.json lists them (relative to the folder).
+RUN_FILES = {"model": "model", "config": "config.yaml", "metrics": "metrics.jsonl"}
+
+
+def _check_identity(run_id: RunIdentity | None, method: Method, seed: int | None) -> None:
+    if run_id is None:
+        return
+    if run_id.method != method.name:
+        raise InputError(f"--run-id method={run_id.method} but --method {method.name}")
+    if run_id.seed != seed:
+        raise InputError(f"--run-id seed={run_id.seed} but the run's seed is {seed} (override it: seed=N)")
+
+
 def train(method_name: str, recipe_path: str, model: str, data: str | None, output: str,
-          overrides: dict[str, Any] | None = None) -> dict:
-    """Train (or resume) one method; returns the summary written last to ``output/summary.json``."""
+          overrides: dict[str, Any] | None = None, run_id: RunIdentity | None = None) -> dict:
+    """Train (or resume) one method; returns the summary written last to ``output/summary.json``.
+
+    ``run_id`` (study, model, method, seed) goes into summary.json and metrics.jsonl beside
+    the resolved config, so the report reads who made a run from the run's own files.
+    """
     from rest.models.loading import load_model, load_tokenizer
-    from rest.train.metrics import MetricsCallback
+    from rest.train.metrics import MetricsCallback, metrics_header
 
     method = get_method(method_name)
     out = Path(output)
@@ -89,24 +110,30 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
         (out / "summary.json").unlink(missing_ok=True)  # a rerun is not done until it says so
     started = time.time()
     tokenizer = load_tokenizer(model)
-    summary: dict[str, Any] = {"method": method.name, "display_name": method.display, "trainer": method.trainer,
+    summary: dict[str, Any] = {"run": run_id.as_dict() if run_id else None, "files": RUN_FILES,
+                               "method": method.name, "display_name": method.display, "trainer": method.trainer,
                                "init_from": method.init_from, "model": str(model), "data": data}
 
     if method.trainer == "none":
-        atomic_write_text(out / "config.yaml", f"method: base\nmodel: {model}\n")
-        atomic_write_text(out / "metrics.jsonl", "")
+        _check_identity(run_id, method, None)
+        resolved = {"method": method.name, "model": str(model)}
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(resolved))
+        atomic_write_text(out / "metrics.jsonl", json.dumps(metrics_header(run_id, resolved)) + "\n")
         base = load_model(model)
         save_model_atomically(lambda d: (base.save_pretrained(d), tokenizer.save_pretrained(d)), out / "model")
-        summary.update(global_step=0, seconds=round(time.time() - started, 2))
+        summary.update(config=resolved, global_step=0, seconds=round(time.time() - started, 2))
         atomic_write_json(out / "summary.json", summary)
         return summary
 
     recipe = load_recipe(recipe_path)
     config = resolve_config(recipe, method.trainer, method.delta, overrides or {}, out, where=str(recipe_path))
+    _check_identity(run_id, method, config.seed)
+    config_text = config_to_yaml(config)
+    resolved = yaml.safe_load(config_text)
     if main:
-        atomic_write_text(out / "config.yaml", config_to_yaml(config))
+        atomic_write_text(out / "config.yaml", config_text)
     trainer, data_report = build_trainer(method, config, model, data, tokenizer,
-                                         [MetricsCallback(out / "metrics.jsonl")])
+                                         [MetricsCallback(out / "metrics.jsonl", metrics_header(run_id, resolved))])
     resume = last_checkpoint(Path(config.output_dir))
     if resume:
         print(f"resuming from {resume}")
@@ -121,6 +148,7 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
         seed=config.seed,
         world_size=trainer.args.world_size,
         data_report=data_report,
+        config=resolved,
     )
     if main:
         atomic_write_json(out / "summary.json", summary)
@@ -128,5 +156,6 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
 
 
 def train_from_args(args) -> int:
-    train(args.method, args.config, args.model, args.data, args.output, parse_overrides(args.overrides))
+    run_id = RunIdentity.parse(args.run_id) if args.run_id else None
+    train(args.method, args.config, args.model, args.data, args.output, parse_overrides(args.overrides), run_id)
     return 0

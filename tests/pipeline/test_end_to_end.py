@@ -8,7 +8,9 @@ import json
 import pandas as pd
 import pytest
 
+from rest.identity import BASE, RunIdentity
 from rest.report.tables import paper_results, table_benchmark
+from rest.scores import read_scores
 from rest.train.registry import METHODS
 
 
@@ -33,9 +35,13 @@ def test_smoke_dag_end_to_end(smoke):
     assert len(score_files) == 2 * (1 + 9)
     checked = 0
     for path in score_files:
-        scores = json.loads(path.read_text())
-        method = path.parent.parent.name if path.parent.parent.name == "base" else path.parent.parent.parent.name
-        label = METHODS[method].display
+        run, scores = read_scores(path)
+        # each job recorded the identity of the run it scored (the layout is only checked here)
+        rel = path.relative_to(results / "eval").parts
+        seed = None if rel[1] == BASE else int(rel[2].removeprefix("seed"))
+        assert run == RunIdentity("paper", rel[0], rel[1], seed) and scores["benchmark"] == rel[-2]
+        assert {item["id"] for item in scores["items"]} and scores["versions"]["trl"]
+        label = METHODS[run.method].display
         for name, frame in tables.items():
             if table_benchmark(name) != scores["benchmark"] or label not in set(frame["method"]):
                 continue
@@ -46,5 +52,10 @@ def test_smoke_dag_end_to_end(smoke):
                     assert row[f"{metric} n"] == 1
                     checked += 1
     assert checked >= 20
+    for summary_path in (results / "runs").rglob("summary.json"):
+        summary = json.loads(summary_path.read_text())
+        header = json.loads((summary_path.parent / summary["files"]["metrics"]).read_text().splitlines()[0])
+        assert summary["run"] == header["run"] and summary["run"]["method"] == summary_path.parts[-3]
+        assert summary["config"] == header["config"] and summary["config"]["seed"] == summary["run"]["seed"]
     assert sorted((results / "benchmarks" / "train").rglob("*.tsv"))
     assert (results / "logs" / "report.log").is_file()

@@ -6,7 +6,7 @@ rule build_model:
     input:
         corpus=rules.curate.output.sft,
     output:
-        directory(f"{R}/models/{{model}}/base"),
+        directory(f"{R}/models/{{model}}/{BASE}"),
     params:
         args=build_model_args,
     conda:

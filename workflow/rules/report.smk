@@ -12,7 +12,6 @@ rule report:
         index=f"{R}/report/index.md",
     params:
         out=lambda wc, output: parent(output.index),
-        metrics=lambda wc, input: [p.replace("summary.json", "metrics.jsonl") for p in input.runs],
         config=json.dumps(config),
     conda:
         "../../envs/rest.yaml"
@@ -21,5 +20,5 @@ rule report:
     benchmark:
         f"{R}/benchmarks/report.tsv"
     shell:
-        "python -m rest report --scores {input.scores} --metrics {params.metrics}"
+        "python -m rest report --scores {input.scores} --runs {input.runs}"
         " --run-config {params.config:q} --data-dir {input.raw} --output {params.out} > {log} 2>&1"

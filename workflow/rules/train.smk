@@ -9,9 +9,10 @@ rule train:
         recipe=config["recipe"],
     output:
         summary=f"{R}/runs/{{model}}/{{method}}/seed{{seed}}/summary.json",
+        model=directory(f"{R}/runs/{{model}}/{{method}}/seed{{seed}}/model"),
     params:
         run_dir=lambda wc, output: parent(output.summary),
-        init=lambda wc, input: model_path(input.init),
+        run_id=run_id,
         overrides=overrides(config["train_overrides"]),
     conda:
         "../../envs/rest.yaml"
@@ -20,6 +21,7 @@ rule train:
     benchmark:
         f"{R}/benchmarks/train/{{model}}/{{method}}/seed{{seed}}.tsv"
     shell:
-        "python -m rest train --config {input.recipe} --method {wildcards.method} --model {params.init}"
-        " --data {input.data} --output {params.run_dir} seed={wildcards.seed} {params.overrides}"
+        "python -m rest train --config {input.recipe} --method {wildcards.method} --model {input.init}"
+        " --data {input.data} --output {params.run_dir} --run-id {params.run_id} seed={wildcards.seed}"
+        " {params.overrides}"
         " > {log} 2>&1"
