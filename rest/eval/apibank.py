@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rest import prompt
 from rest.formats import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, json_lines, last_block
 from rest.io import InputError, iter_jsonl, read_json, require_keys
 
@@ -151,7 +152,7 @@ def select_items(levels: dict[int, list[dict]], limit: int | None) -> list[tuple
 
 
 def conversation(item: dict) -> list[dict]:
-    return [{"role": "system", "content": item["system"]}, {"role": "user", "content": item["user"]}]
+    return prompt.conversation(item["system"], item["user"])
 
 
 __all__ = [

@@ -1,7 +1,8 @@
 """One generation interface, two backends: Hugging Face ``generate`` (CPU or GPU) and vLLM (GPU).
 
-Both take chat conversations (lists of ``{"role", "content"}`` messages), render them with the
-model's own chat template (``add_generation_prompt=True``), decode greedily and return the new
+Both take chat conversations (lists of ``{"role", "content"}`` messages), render them to ids
+with the renderer training uses (``rest.prompt``: the model's own chat template with the
+assistant header), decode greedily and return the new
 text decoded with ``skip_special_tokens=True`` so the format tags survive. Evaluation never
 trains: the HF backend runs under ``torch.inference_mode``.
 """
@@ -14,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-log = logging.getLogger(__name__)
+from rest.prompt import Conversation, render_prompt
 
-Conversation = Sequence[dict]
+log = logging.getLogger(__name__)
 
 BACKENDS = ("hf", "vllm")
 
@@ -38,12 +39,6 @@ class Generator(Protocol):
     truncated_prompts: int
 
     def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]: ...
-
-
-def render_prompt_ids(tokenizer, conversation: Conversation) -> list[int]:
-    """Token ids of one conversation in the model's chat template, ready for the assistant turn."""
-    text = tokenizer.apply_chat_template(list(conversation), add_generation_prompt=True, tokenize=False)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
 def _context_limit(model_config) -> int | None:
@@ -93,7 +88,7 @@ class HFGenerator(_LeftTruncation):
         import torch
         from tqdm.auto import tqdm
 
-        prompts = [self._fit(render_prompt_ids(self.tokenizer, c)) for c in conversations]
+        prompts = [self._fit(render_prompt(self.tokenizer, c).ids) for c in conversations]
         # Similar lengths in one batch waste less compute on padding.
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         outputs: list[str] = [""] * len(prompts)
@@ -145,7 +140,7 @@ class VLLMGenerator(_LeftTruncation):
         self.truncated_prompts = 0
 
     def generate(self, conversations: Sequence[Conversation], desc: str = "generate") -> list[str]:
-        prompts = [{"prompt_token_ids": self._fit(render_prompt_ids(self.tokenizer, c))} for c in conversations]
+        prompts = [{"prompt_token_ids": self._fit(render_prompt(self.tokenizer, c).ids)} for c in conversations]
         results = self.llm.generate(prompts, self.sampling, use_tqdm=self.config.progress)
         return [r.outputs[0].text for r in results]
 

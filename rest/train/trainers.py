@@ -4,7 +4,9 @@ ResT (paper Eq. 19) needs per-token weights built from each token's region and t
 policy's entropy. TRL's loss forward already returns those entropies, and TRL accepts
 ``(B, T)`` advantages, so ResT overrides only three small methods of ``GRPOTrainer``:
 
-``_generate_and_score_completions``      adds ``completion_regions`` (B, T) after generation;
+``_generate_and_score_completions``      adds ``completion_regions`` (B, T) after generation
+                                         (and ``_tokenize_prompts`` takes the prompt ids
+                                         rendered by ``rest.prompt``, as evaluation does);
 ``_compute_loss``                        exposes the micro-batch to the hook below;
 ``_get_per_token_logps_and_entropies``   right after the loss forward, turns regions and
                                          entropies into weights and folds them into the
@@ -43,10 +45,22 @@ class ResTTrainer(GRPOTrainer):
         self._loss_inputs = None
 
     def _generate_and_score_completions(self, inputs):
-        out = super()._generate_and_score_completions(inputs)
+        self._prompt_ids = [list(x["prompt_ids"]) for x in inputs]
+        try:
+            out = super()._generate_and_score_completions(inputs)
+        finally:
+            self._prompt_ids = None
         ids, mask = out["completion_ids"], out["completion_mask"]
         out["completion_regions"] = self.tagger.batch(ids.cpu(), mask.cpu()).to(ids.device)
         return out
+
+    def _tokenize_prompts(self, prompts: list):
+        """The batch's ``prompt_ids`` column (rest.prompt's renderer), never a second tokenization."""
+        ids = getattr(self, "_prompt_ids", None)
+        if ids is None or len(ids) != len(prompts):
+            raise RuntimeError("ResTTrainer: no prompt_ids for this generation batch; the dataset needs the "
+                               "prompt_ids column of rest.train.data.rl_dataset")
+        return ids, None, {}
 
     def _compute_loss(self, model, inputs):
         # A shallow copy: TRL may reuse the buffered batch (num_iterations > 1), which must keep

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rest.eval.generation import GenerationConfig, HFGenerator, load_generator, render_prompt_ids
+from rest.eval.generation import GenerationConfig, HFGenerator, load_generator
+from rest.prompt import render_prompt
 
 
 def _conversations():
@@ -34,7 +35,7 @@ def test_batched_left_padded_greedy_equals_one_at_a_time(tiny_model_dir):
 
 
 def test_prompt_uses_chat_template_with_generation_prompt(tiny_tokenizer):
-    ids = render_prompt_ids(tiny_tokenizer, _conversations()[0])
+    ids = render_prompt(tiny_tokenizer, _conversations()[0]).ids
     text = tiny_tokenizer.decode(ids)
     assert text.endswith("<|im_start|>assistant\n")
     assert "Add an alarm." in text
