@@ -13,7 +13,9 @@ policy's entropy. TRL's loss forward already returns those entropies, and TRL ac
                                          advantages. Never a second forward.
 
 plus ``_save_checkpoint`` / ``_load_optimizer_and_scheduler`` for the weighter's state,
-as TRL does for its own entropy controller.
+as TRL does for its own entropy controller. These are TRL internals: if a TRL release stops
+calling the hook, a weighted loss would silently become plain GRPO, so ``_compute_loss``
+raises instead, naming the TRL version.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import os
 
 import torch
+import trl
 from trl import GRPOTrainer, SFTTrainer
 
 from rest.regions import NUM_REGIONS, Region, RegionTagger
@@ -43,6 +46,8 @@ class ResTTrainer(GRPOTrainer):
         self.tagger = RegionTagger(self.processing_class)
         self.weighter = weighter_from_config(self.args)
         self._loss_inputs = None
+        #: Loss micro-batches whose advantages the hook reshaped (or, uniform, logged).
+        self.hooked_micro_batches = 0
 
     def _generate_and_score_completions(self, inputs):
         self._prompt_ids = [list(x["prompt_ids"]) for x in inputs]
@@ -67,7 +72,14 @@ class ResTTrainer(GRPOTrainer):
         # its unweighted advantages.
         self._loss_inputs = dict(inputs)
         try:
-            return super()._compute_loss(model, self._loss_inputs)
+            loss = super()._compute_loss(model, self._loss_inputs)
+            if self._loss_inputs is not None and self.args.weighting != "uniform":
+                raise RuntimeError(
+                    f"ResT: TRL {trl.__version__} computed a GRPO loss without calling "
+                    "_get_per_token_logps_and_entropies with entropies, so no token weights (Eq. 19) were "
+                    f"applied under weighting={self.args.weighting!r}; ResT's hook does not fit this TRL "
+                    "version (pinned: see pyproject.toml)")
+            return loss
         finally:
             self._loss_inputs = None
 
@@ -76,6 +88,7 @@ class ResTTrainer(GRPOTrainer):
         if self._loss_inputs is not None and entropies is not None:
             self.reshape_advantages(self._loss_inputs, entropies)
             self._loss_inputs = None  # once per loss forward
+            self.hooked_micro_batches += 1
         return logps, entropies, aux
 
     def reshape_advantages(self, inputs: dict, entropies: torch.Tensor) -> None:
