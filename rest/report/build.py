@@ -13,12 +13,26 @@ from rest.report import figures
 from rest.report.audit import audit_markdown, audit_paper, findings_frame
 from rest.report.collect import load_runs, load_scores
 from rest.report.index import data_checksums, index_markdown
-from rest.report.tables import build_tables, paper_results
+from rest.report.tables import build_tables, paper_results, table_benchmark
 
 #: Bars of Fig. 2: the overall accuracy of each benchmark plus BFCL's summary columns.
 BAR_METRICS = [("apibank", "Overall Acc"), ("bfcl", "Non-Live AST Acc"), ("bfcl", "Live Acc"),
                ("bfcl", "Multi Turn Acc"), ("bfcl", "Relevance Detection"),
                ("bfcl", "Irrelevance Detection")]
+
+
+def paper_bar_values(paper, paper_model: str | None, labels: dict[str, str]) -> dict[tuple[str, str, str], float]:
+    """(benchmark, metric, method id) -> the paper's % for ``paper_model``, under our column
+    names: the paper prints BFCL's multi-turn overall as its multi-turn table's ``Overall Acc``."""
+    if paper_model is None:
+        return {}
+    ids = {label: name for name, label in labels.items()}
+    out = {}
+    for r in paper[paper["model"] == paper_model].itertuples():
+        metric = "Multi Turn Acc" if r.table.startswith("bfcl_multi_turn") and r.metric == "Overall Acc" else r.metric
+        if r.method in ids:
+            out.setdefault((table_benchmark(r.table), metric, ids[r.method]), float(r.value_percent))
+    return out
 
 
 def method_registry() -> tuple[list[str], dict[str, str], list[str]]:
@@ -75,10 +89,13 @@ def write_report(scores, runs, run_config, data_dir, output) -> dict:
 
     figure_files = []
     bar_order = [BASE] + [m for m in order if m != BASE]
+    aliases = model_aliases(cfg, run_models)
     for model in sorted(run_models):
         fig_dir = out / "figures"
+        paper_model = model if model in set(paper_results()["model"]) else aliases.get(model)
         paths = figures.accuracy_bars(score_df, model, BAR_METRICS, bar_order, labels,
-                                      fig_dir / f"accuracy_{model}")
+                                      fig_dir / f"accuracy_{model}",
+                                      paper_bar_values(paper_results(), paper_model, labels), paper_model)
         if len(metric_df):
             paths += figures.training_dynamics(metric_df, model, labels, fig_dir / f"training_dynamics_{model}")
             paths += figures.region_weights(metric_df, model, weighted or ["rest"], labels,

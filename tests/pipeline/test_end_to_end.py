@@ -59,3 +59,22 @@ def test_smoke_dag_end_to_end(smoke):
         assert summary["config"] == header["config"] and summary["config"]["seed"] == summary["run"]["seed"]
     assert sorted((results / "benchmarks" / "train").rglob("*.tsv"))
     assert (results / "logs" / "report.log").is_file()
+
+
+@pytest.mark.slow
+def test_snakemake_report_holds_every_table_and_figure(smoke):
+    """`snakemake --report` after the smoke DAG: one self-contained HTML page."""
+    proc = smoke.snakemake("--report", "results/report.html", timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = (smoke.results / "report.html").read_text(encoding="utf-8")
+    report = smoke.results / "report"
+    tables = sorted(p.name for p in (report / "tables").glob("*.csv"))
+    figures = sorted(p.name for p in (report / "figures").glob("*.png"))
+    assert len(tables) == 10 and len(figures) == 3
+    for name in [*tables, *figures, "audit.csv"]:
+        assert name in html, name
+    assert "Tables" in html and "Figures" in html and "Audit" in html
+    index = (report / "index.md").read_text()
+    for fig in ("Fig. 2", "Fig. 3", "Fig. 4"):
+        assert f"| {fig} |" in index
+    assert "[figures/accuracy_tiny.png](figures/accuracy_tiny.png)" in index

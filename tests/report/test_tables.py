@@ -180,3 +180,24 @@ def test_report_discovers_results_folder(tmp_path):
     assert frame.loc["ResT", "Overall Acc ours"] == 2.5
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert summary["scores"] == 1 and summary["published_rows_departing"] == 2
+
+
+def test_fig2_bars_take_the_paper_values_of_the_stood_in_model(tmp_path):
+    """The paper's bar beside ours: Qwen3-4B-2507's ResT is 68.68 on API-Bank and 50.38 on BFCL
+    multi-turn (printed as its table's Overall Acc); the figure fits a page."""
+    from matplotlib.image import imread
+
+    from rest.report.build import paper_bar_values
+    from rest.report.figures import accuracy_bars
+
+    _, labels, _ = method_registry()
+    values = paper_bar_values(paper_results(), "Qwen3-4B-2507", labels)
+    assert values[("apibank", "Overall Acc", "rest")] == 68.68
+    assert values[("bfcl", "Multi Turn Acc", "rest")] == 50.38
+    assert values[("bfcl", "Multi Turn Acc", "grpo")] == 41.62
+    assert paper_bar_values(paper_results(), None, labels) == {}
+    scores = load_scores([write_scores(tmp_path, "tiny", "rest", 0, "apibank", {"Overall Acc": 2.5})])
+    png, _ = accuracy_bars(scores, "tiny", [("apibank", "Overall Acc"), ("bfcl", "Multi Turn Acc")],
+                           list(labels), labels, tmp_path / "acc", values, "Qwen3-4B-2507")
+    height, width = imread(png).shape[:2]
+    assert width <= 1600 and height <= 1000

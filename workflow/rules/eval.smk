@@ -21,6 +21,9 @@ for bench in ("apibank", "bfcl"):
             run_id=run_id,
             out=lambda wc, output: parent(output.scores),
             flags=eval_flags(bench),
+        resources:
+            mem_mb=4000,
+            runtime=60,
         conda:
             "../../envs/rest.yaml"
         log:
@@ -43,6 +46,9 @@ for bench in ("apibank", "bfcl"):
             run_id=run_id,
             out=lambda wc, output: parent(output.scores),
             flags=eval_flags(bench),
+        resources:
+            mem_mb=4000,
+            runtime=60,
         conda:
             "../../envs/rest.yaml"
         log:

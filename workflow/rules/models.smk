@@ -9,6 +9,9 @@ rule build_model:
         directory(f"{R}/models/{{model}}/{BASE}"),
     params:
         args=build_model_args,
+    resources:
+        mem_mb=4000,
+        runtime=30,
     conda:
         "../../envs/rest.yaml"
     log:

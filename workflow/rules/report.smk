@@ -10,9 +10,17 @@ rule report:
         raw=rules.fetch_data.output,
     output:
         index=f"{R}/report/index.md",
+        tables=report(directory(f"{R}/report/tables"), patterns=["{name}.csv"],
+                      caption="../report/tables.rst", category="Tables"),
+        figures=report(directory(f"{R}/report/figures"), patterns=["{name}.png"],
+                       caption="../report/figures.rst", category="Figures"),
+        audit=report(f"{R}/report/audit.csv", caption="../report/audit.rst", category="Audit"),
     params:
         out=lambda wc, output: parent(output.index),
         config=json.dumps(config),
+    resources:
+        mem_mb=2000,
+        runtime=15,
     conda:
         "../../envs/rest.yaml"
     log:

@@ -14,6 +14,10 @@ rule train:
         run_dir=lambda wc, output: parent(output.summary),
         run_id=run_id,
         overrides=overrides(config["train_overrides"]),
+    resources:
+        # the tiny run's needs; profiles/slurm sets GPUs and per-model sizes
+        mem_mb=4000,
+        runtime=60,
     conda:
         "../../envs/rest.yaml"
     log:
