@@ -14,6 +14,15 @@ if not workflow.config_settings.configfiles:
 
 validate(config, "workflow/schemas/config.schema.yaml")
 
+# `snakemake --report results/report.html`: one page with every table, figure and the audit.
+report: "workflow/report/workflow.rst"
+
+# Jobs that only copy files run on the submitting node, never as cluster jobs.
+localrules:
+    all,
+    fetch_data,
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"

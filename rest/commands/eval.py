@@ -8,10 +8,10 @@
   rest eval testbed --model PATH --data test.jsonl --output DIR [--curve-data val.jsonl] [--run DIR]
 
 With --model, the output folder gets the per-entry file (API-Bank: predictions.jsonl; BFCL:
-results.jsonl) and scores.json, written last. Completions are appended to generations.jsonl
-as they are made; a rerun with the same model, prompts and settings continues from them.
-With --predictions, one JSON object of percentages goes to stdout and everything else to
-stderr.
+results.jsonl) and scores.json (docs/scores.md), written last; --run-id records which run it
+scores. Completions are appended to generations.jsonl as they are made; a rerun with the same
+model, prompts and settings continues from them. With --predictions, one JSON object of
+percentages goes to stdout and everything else to stderr.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def _common(p: argparse.ArgumentParser, max_new_tokens: int, context_tokens: int
     p.set_defaults(reserve_tokens=reserve_tokens)
     p.add_argument("--max-prompt-tokens", type=_positive, default=None,
                    help="cut longer prompts from the left (default: the context minus one new token)")
+    p.add_argument("--run-id", metavar="study=S,model=M,method=X[,seed=N]",
+                   help="the run these scores belong to, recorded in scores.json (the report needs it)")
     return src
 
 
@@ -84,8 +86,8 @@ def add_arguments(parser) -> None:
                                             "without it, --model is the curve's rollout-0 point")
     t.add_argument("--batch-size", type=_positive, default=64)
     t.add_argument("--max-new-tokens", type=_positive, default=64)
-    t.add_argument("--identity", nargs="*", default=[], metavar="key=value",
-                   help="run identity recorded in scores.json (study=, method=, seed=)")
+    t.add_argument("--run-id", metavar="study=S,model=M,method=X,seed=N",
+                   help="the run these scores belong to, recorded in scores.json (the report needs it)")
 
 
 def run(args) -> int:
@@ -109,6 +111,12 @@ def _config(args):
                             max_prompt_tokens=args.max_prompt_tokens)
 
 
+def _run_id(args):
+    from rest.identity import RunIdentity
+
+    return RunIdentity.parse(args.run_id) if args.run_id else None
+
+
 # --------------------------------------------------------------------------- API-Bank
 
 
@@ -122,7 +130,8 @@ def _apibank(args) -> int:
         scores, _ = apibank.score_predictions(rows, levels)
         print(json.dumps(scores.short()))
         return 0
-    apibank.evaluate(args.model, args.output, data_dir, backend=args.backend, config=_config(args), limit=args.limit)
+    apibank.evaluate(args.model, args.output, data_dir, backend=args.backend, config=_config(args), limit=args.limit,
+                     run=_run_id(args))
     return 0
 
 
@@ -141,5 +150,6 @@ def _bfcl(args) -> int:
         show_prompts(args.categories, args.limit_per_category)
         return 0
     bfcl_run.evaluate(args.model, args.output, args.categories, backend=args.backend, config=_config(args),
-                      limit_per_category=args.limit_per_category, max_steps_per_turn=args.max_steps_per_turn)
+                      limit_per_category=args.limit_per_category, max_steps_per_turn=args.max_steps_per_turn,
+                      run=_run_id(args))
     return 0

@@ -1,9 +1,7 @@
 """Write the paper's tables, figures and an index from the run's score files and training logs.
 
-Score files are found by their place in the results layout:
-``eval/{model}/{method}/seed{N}/{benchmark}/scores.json`` (``eval/{model}/base/{benchmark}/``
-for the untrained model) and ``runs/{model}/{method}/seed{N}/metrics.jsonl``.
-Writes CSV, Markdown and LaTeX tables, PNG and PDF figures, an audit of the published
+Each score file and each run's summary.json names the run it belongs to (docs/scores.md);
+the report reads those identities, never the files' places. Writes CSV, Markdown and LaTeX tables, PNG and PDF figures, an audit of the published
 tables and ``index.md`` into ``--output``.
 """
 
@@ -15,15 +13,15 @@ import argparse
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scores", nargs="*", default=[], metavar="FILE",
                    help="scores.json files written by `rest eval`")
-    p.add_argument("--metrics", nargs="*", default=[], metavar="FILE",
-                   help="metrics.jsonl files written by `rest train`")
+    p.add_argument("--runs", nargs="*", default=[], metavar="FILE",
+                   help="summary.json files written by `rest train` (their training logs are read)")
     p.add_argument("--run-config", metavar="FILE_OR_JSON",
                    help="the workflow's resolved config (a YAML/JSON file, or inline JSON)")
     p.add_argument("--data-dir", metavar="DIR",
                    help="raw inputs of the run; their sha256 sums go into the index")
     p.add_argument("--results", metavar="DIR",
-                   help="find every eval/**/scores.json and runs/**/metrics.jsonl under DIR "
-                        "(in addition to --scores/--metrics)")
+                   help="find every eval/**/scores.json and runs/**/summary.json under DIR "
+                        "(in addition to --scores/--runs)")
     p.add_argument("--output", metavar="DIR", help="report folder (default: RESULTS/report)")
     p.add_argument("--sections", nargs="*", default=[], metavar="FILE.md",
                    help="Markdown sections of other studies, inserted into index.md (links relative "
@@ -36,22 +34,22 @@ def run(args: argparse.Namespace) -> int:
     from rest.io import InputError, check_output_folder
     from rest.report.build import write_report
 
-    scores, metrics = list(args.scores), list(args.metrics)
+    scores, runs = list(args.scores), list(args.runs)
     if args.results:
         root = Path(args.results)
         if not root.is_dir():
             raise InputError(f"--results {root}: not a folder")
         scores += sorted(map(str, (root / "eval").rglob("scores.json")))
-        metrics += sorted(map(str, (root / "runs").rglob("metrics.jsonl")))
-        if not scores and not metrics:
-            raise InputError(f"--results {root}: no scores.json under eval/ and no metrics.jsonl under runs/")
-    if not scores and not metrics:
-        raise InputError("nothing to report: give --scores, --metrics or --results")
+        runs += sorted(map(str, (root / "runs").rglob("summary.json")))
+        if not scores and not runs:
+            raise InputError(f"--results {root}: no scores.json under eval/ and no summary.json under runs/")
+    if not scores and not runs:
+        raise InputError("nothing to report: give --scores, --runs or --results")
     output = args.output or (Path(args.results) / "report" if args.results else None)
     if output is None:
         raise InputError("give --output (or --results, which writes RESULTS/report)")
     check_output_folder(output)
-    summary = write_report(scores=scores, metrics=metrics, run_config=args.run_config,
+    summary = write_report(scores=scores, runs=runs, run_config=args.run_config,
                            data_dir=args.data_dir, output=output, sections=args.sections)
     print(f"report: {len(summary['tables'])} table files, {len(summary['figures'])} figures, "
           f"{summary['published_rows_departing']} published rows depart from their identities -> {output}")

@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r = sub.add_parser("report", help="the study's table, intervals against GRPO and figures")
     r.add_argument("--scores", nargs="+", required=True, metavar="FILE",
                    help="scores.json of `rest eval testbed` (warm-up and RL runs; identity inside)")
-    r.add_argument("--metrics", nargs="*", default=[], metavar="FILE", help="metrics.jsonl of the RL runs")
+    r.add_argument("--runs", nargs="*", default=[], metavar="FILE",
+                   help="summary.json of the training runs (their metrics.jsonl are read; identity inside)")
     r.add_argument("--output", required=True, help="folder for summary.json and the section's tables")
     r.add_argument("--figures", required=True, help="folder for the figures")
     r.add_argument("--baseline", default="grpo", help="method every other method is compared with")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rest import prompt
 from rest.io import (
     InputError,
     atomic_write_json,
@@ -24,7 +25,9 @@ from rest.io import (
     read_json,
     require_keys,
 )
+from rest.identity import RunIdentity
 from rest.parsers import apibank_calls, loads_bounded, scrub
+from rest.scores import data_sha256, run_versions, scores_record
 
 log = logging.getLogger("rest.eval")
 
@@ -158,11 +161,11 @@ def select_items(levels: dict[int, list[dict]], limit: int | None) -> list[tuple
 
 
 def conversation(item: dict) -> list[dict]:
-    return [{"role": "system", "content": item["system"]}, {"role": "user", "content": item["user"]}]
+    return prompt.conversation(item["system"], item["user"])
 
 
 def evaluate(model: str, output: Path, data_dir: Path, *, backend: str = "hf", config=None,
-             limit: int | None = None) -> dict:
+             limit: int | None = None, run: RunIdentity | None = None) -> dict:
     """Generate and score the levels' items; write ``predictions.jsonl`` and ``scores.json``.
 
     Completions are kept in the output's generation journal as they are made, so a rerun
@@ -183,8 +186,12 @@ def evaluate(model: str, output: Path, data_dir: Path, *, backend: str = "hf", c
     for p, r in zip(predictions, rows):
         p["correct"] = r["correct"]
     atomic_write_jsonl(output / "predictions.jsonl", scrub(predictions))
-    result = {"benchmark": "apibank", "metrics": scores.metrics(), "counts": scores.counts(),
-              "limit": limit, **generator.run_info(model, backend)}
+    files = {f"level-{lv}": level_path(data_dir, lv) for lv in LEVELS}
+    result = scores_record(
+        "apibank", run, versions=run_versions(data_sha256(files)), generation=generator.generation_info(backend),
+        config={"model": str(model), "limit": limit},
+        items=[{"id": f"level-{r['level']}/{r['index']}", "correct": r["correct"]} for r in rows],
+        metrics=scores.metrics(), counts=scores.counts())
     if limit is not None:
         # Accuracies stay over the full level files, so a limited run is a lower bound.
         result["note"] = "limited run: items not generated count as wrong"

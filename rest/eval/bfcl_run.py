@@ -14,8 +14,10 @@ from pathlib import Path
 from rest.eval import bfcl, generation
 from rest.eval.generation import GenerationConfig
 from rest.eval.journal import fingerprint, open_journal, prepare_output
+from rest.identity import RunIdentity
 from rest.io import InputError, atomic_write_json, atomic_write_jsonl, iter_jsonl, require_keys
 from rest.parsers import scrub
+from rest.scores import run_versions, scores_record
 
 log = logging.getLogger("rest.eval")
 
@@ -65,6 +67,7 @@ def evaluate(
     config: GenerationConfig | None = None,
     limit_per_category: int | None = None,
     max_steps_per_turn: int | None = None,
+    run: RunIdentity | None = None,
 ) -> dict:
     """Generate and score every entry of ``categories``; write ``results.jsonl`` and ``scores.json``.
 
@@ -109,19 +112,13 @@ def evaluate(
 
     counts = bfcl.tally(results)
     atomic_write_jsonl(output / "results.jsonl", scrub(results))
-    scores = {
-        "benchmark": "bfcl",
-        "categories": bfcl.category_percentages(counts),
-        "metrics": bfcl.paper_columns(counts),
-        "counts": counts,
-        **bfcl.versions(),
-        "checker_model_name": bfcl.CHECKER_MODEL_NAME,
-        "limit_per_category": limit_per_category,
-        "max_steps_per_turn": max_steps,
-        "rejected_calls": rejected,
-        "timed_out_calls": timed_out,
-        **generator.run_info(model, backend),
-    }
+    scores = scores_record(
+        "bfcl", run, versions=run_versions(bfcl.DATA_VERSION), generation=generator.generation_info(backend),
+        config={"model": str(model), "categories": categories, "limit_per_category": limit_per_category,
+                "max_steps_per_turn": max_steps, "checker_model_name": bfcl.CHECKER_MODEL_NAME},
+        items=[{"id": r["id"], "category": r["category"], "correct": r["valid"]} for r in results],
+        metrics=bfcl.paper_columns(counts), categories=bfcl.category_percentages(counts), counts=counts,
+        rejected_calls=rejected, timed_out_calls=timed_out)
     atomic_write_json(output / "scores.json", scores)
     log.info("BFCL: %s", json.dumps(scores["metrics"] or scores["categories"]))
     return scores

@@ -1,7 +1,8 @@
 """One generation interface, two backends: Hugging Face ``generate`` (CPU or GPU) and vLLM (GPU).
 
-Both take chat conversations (lists of ``{"role", "content"}`` messages), render them with the
-model's own chat template (``add_generation_prompt=True``), decode greedily and return the new
+Both take chat conversations (lists of ``{"role", "content"}`` messages), render them to ids
+with the renderer training uses (``rest.prompt``: the model's own chat template with the
+assistant header), decode greedily and return the new
 text decoded with ``skip_special_tokens=True`` so the format tags survive. Evaluation never
 trains: the HF backend runs under ``torch.inference_mode``. ``on_batch(indices, texts)`` is
 called as each batch finishes, so a caller can keep what was generated before a crash.
@@ -13,15 +14,13 @@ do (docs/method.md, section 5).
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-log = logging.getLogger(__name__)
+from rest.prompt import Conversation, render_prompt
 
-Conversation = Sequence[dict]
 #: Called with the indices (into the conversations given) and the texts of a finished batch.
 OnBatch = Callable[[list[int], list[str]], None]
 
@@ -56,12 +55,6 @@ class Generator(Protocol):
 
     def generate(self, conversations: Sequence[Conversation], desc: str = "generate",
                  on_batch: OnBatch | None = None) -> list[str]: ...
-
-
-def render_prompt_ids(tokenizer, conversation: Conversation) -> list[int]:
-    """Token ids of one conversation in the model's chat template, ready for the assistant turn."""
-    text = tokenizer.apply_chat_template(list(conversation), add_generation_prompt=True, tokenize=False)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
 def _context_limit(model_config) -> int | None:
@@ -135,7 +128,7 @@ class HFGenerator(_LeftTruncation):
         import torch
         from tqdm.auto import tqdm
 
-        prompts = [self._fit(render_prompt_ids(self.tokenizer, c)) for c in conversations]
+        prompts = [self._fit(render_prompt(self.tokenizer, c).ids) for c in conversations]
         # Similar lengths in one batch waste less compute on padding.
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         outputs: list[str] = [""] * len(prompts)
@@ -189,7 +182,7 @@ class VLLMGenerator(_LeftTruncation):
 
     def generate(self, conversations: Sequence[Conversation], desc: str = "generate",
                  on_batch: OnBatch | None = None) -> list[str]:
-        ids = [self._fit(render_prompt_ids(self.tokenizer, c)) for c in conversations]
+        ids = [self._fit(render_prompt(self.tokenizer, c).ids) for c in conversations]
         # vLLM schedules its own batches; chunks of prompts bound what a crash can lose.
         chunk = max(1, self.config.batch_size) * VLLM_CHUNK_BATCHES
         outputs: list[str] = []

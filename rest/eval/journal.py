@@ -66,11 +66,10 @@ def model_fingerprint(model: str) -> str:
 def renderer_fingerprint() -> str:
     """A hash of the code that turns a conversation into prompt tokens: the prompt formats
     and the chat-template rendering (conversation texts are keyed on their own)."""
-    from rest import formats
-    from rest.eval import bfcl_prompts, generation
+    from rest import formats, prompt
+    from rest.eval import bfcl_prompts
 
-    source = (inspect.getsource(formats) + inspect.getsource(bfcl_prompts)
-              + inspect.getsource(generation.render_prompt_ids))
+    source = inspect.getsource(formats) + inspect.getsource(bfcl_prompts) + inspect.getsource(prompt)
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
@@ -134,13 +133,14 @@ class JournaledGenerator:
                 append(missed, [texts[j] for j in missed])
         return [self.stored[k] for k in keys]
 
-    def run_info(self, model: str, backend: str) -> dict[str, Any]:
-        """The generation fields of ``scores.json``."""
+    def generation_info(self, backend: str) -> dict[str, Any]:
+        """The ``generation`` field of ``scores.json`` (docs/scores.md)."""
         settings = self.fingerprint["generation"]
-        return {"model": str(model), "backend": backend, "max_new_tokens": settings["max_new_tokens"],
+        return {"backend": backend, "decoding": "greedy", "max_new_tokens": settings["max_new_tokens"],
                 "context_tokens": self.generator.context_tokens, "reserve_tokens": settings["reserve_tokens"],
+                "max_prompt_tokens": settings["max_prompt_tokens"], "batch_size": getattr(getattr(self.generator, "config", None), "batch_size", None),
                 "truncated_prompts": self.truncated_prompts, "reused_generations": self.reused,
-                "generation_seconds": round(time.time() - self.started, 1)}
+                "seconds": round(time.time() - self.started, 1)}
 
 
 def _read(path: Path) -> tuple[dict | None, dict[str, str]]:

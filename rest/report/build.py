@@ -7,18 +7,33 @@ from pathlib import Path
 
 import yaml
 
+from rest.identity import BASE
 from rest.io import InputError, atomic_write_text, check_input_file, read_text
 from rest.report import figures
 from rest.report.audit import audit_markdown, audit_paper, findings_frame
-from rest.report.collect import BASE_METHOD, load_metrics, load_scores
+from rest.report.collect import load_runs, load_scores
 from rest.report.index import data_checksums, index_markdown
 from rest.report.intervals import write_intervals
-from rest.report.tables import build_tables, paper_results
+from rest.report.tables import build_tables, paper_results, table_benchmark
 
 #: Bars of Fig. 2: the overall accuracy of each benchmark plus BFCL's summary columns.
 BAR_METRICS = [("apibank", "Overall Acc"), ("bfcl", "Non-Live AST Acc"), ("bfcl", "Live Acc"),
                ("bfcl", "Multi Turn Acc"), ("bfcl", "Relevance Detection"),
                ("bfcl", "Irrelevance Detection")]
+
+
+def paper_bar_values(paper, paper_model: str | None, labels: dict[str, str]) -> dict[tuple[str, str, str], float]:
+    """(benchmark, metric, method id) -> the paper's % for ``paper_model``, under our column
+    names: the paper prints BFCL's multi-turn overall as its multi-turn table's ``Overall Acc``."""
+    if paper_model is None:
+        return {}
+    ids = {label: name for name, label in labels.items()}
+    out = {}
+    for r in paper[paper["model"] == paper_model].itertuples():
+        metric = "Multi Turn Acc" if r.table.startswith("bfcl_multi_turn") and r.metric == "Overall Acc" else r.metric
+        if r.method in ids:
+            out.setdefault((table_benchmark(r.table), metric, ids[r.method]), float(r.value_percent))
+    return out
 
 
 def method_registry() -> tuple[list[str], dict[str, str], list[str]]:
@@ -52,11 +67,13 @@ def model_aliases(run_config: dict | None, run_models: set[str]) -> dict[str, st
     return {m: (configured.get(m) or {}).get("paper_model") for m in sorted(run_models)}
 
 
-def write_report(scores, metrics, run_config, data_dir, output, sections=()) -> dict:
+def write_report(scores, runs, run_config, data_dir, output, sections=()) -> dict:
+    """``scores``: scores.json files; ``runs``: the runs' summary.json files; ``sections``:
+    Markdown sections of other studies for index.md."""
     out = Path(output)
     cfg = load_run_config(run_config)
     score_df = load_scores(scores)
-    metric_df = load_metrics(metrics)
+    metric_df = load_runs(runs)
     order, labels, weighted = method_registry()
     run_models = set(score_df["model"]) | (set(metric_df["model"]) if len(metric_df) else set())
     run_models |= set(((cfg or {}).get("models") or {}).keys())
@@ -71,11 +88,14 @@ def write_report(scores, metrics, run_config, data_dir, output, sections=()) -> 
     atomic_write_text(out / "audit.csv", findings_frame(findings).to_csv(index=False))
 
     figure_files = []
-    bar_order = [BASE_METHOD] + [m for m in order if m != BASE_METHOD]
+    bar_order = [BASE] + [m for m in order if m != BASE]
+    aliases = model_aliases(cfg, run_models)
     for model in sorted(run_models):
         fig_dir = out / "figures"
+        paper_model = model if model in set(paper_results()["model"]) else aliases.get(model)
         paths = figures.accuracy_bars(score_df, model, BAR_METRICS, bar_order, labels,
-                                      fig_dir / f"accuracy_{model}")
+                                      fig_dir / f"accuracy_{model}",
+                                      paper_bar_values(paper_results(), paper_model, labels), paper_model)
         if len(metric_df):
             paths += figures.training_dynamics(metric_df, model, labels, fig_dir / f"training_dynamics_{model}")
             paths += figures.region_weights(metric_df, model, weighted or ["rest"], labels,
@@ -83,7 +103,7 @@ def write_report(scores, metrics, run_config, data_dir, output, sections=()) -> 
         figure_files += [p.relative_to(out).as_posix() for p in paths]
 
     summary = {"tables": table_files, "figures": figure_files, "audit": "audit.md",
-               "scores": len(scores), "training_logs": len(metrics),
+               "scores": len(scores), "training_logs": len(runs),
                "published_rows_departing": len({(f.table, f.model, f.method) for f in findings if not f.ok})}
     extra = [Path(p).read_text(encoding="utf-8") for p in sections]
     atomic_write_text(out / "index.md", index_markdown(out, table_files, figure_files, "audit.md",

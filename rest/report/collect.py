@@ -1,86 +1,79 @@
-"""Gather the run's results from their place in the results layout.
+"""Gather the run's results by the identities their files record (docs/scores.md).
 
-``eval/{model}/{method}/seed{N}/{benchmark}/scores.json`` holds one evaluation of a
-trained model; ``eval/{model}/base/{benchmark}/scores.json`` the untrained one (greedy
-decoding makes it seed-free). ``runs/{model}/{method}/seed{N}/metrics.jsonl`` holds one
-training log.
+Each ``scores.json`` names its run (study, model, method, seed) and benchmark; each run's
+``summary.json`` names its run and its files, among them ``metrics.jsonl`` (one training
+log, whose header names the run again). Where a file lies says nothing.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
+from rest.identity import RunIdentity
 from rest.io import InputError, check_input_file, iter_jsonl, read_json
+from rest.scores import read_scores
 
-BASE_METHOD = "base"
-_SEED = re.compile(r"^seed(\d+)$")
-
-SCORE_COLUMNS = ["model", "method", "seed", "benchmark", "metric", "value", "path"]
-
-
-def parse_eval_path(path: str | Path) -> tuple[str, str, int | None, str]:
-    """(model, method, seed, benchmark) from a scores.json path; seed is None for Base."""
-    parts = Path(path).parts
-    if len(parts) < 4 or parts[-1] != "scores.json":
-        raise InputError(f"{path}: expected .../{{model}}/{{method}}/[seed{{N}}/]{{benchmark}}/scores.json")
-    bench = parts[-2]
-    m = _SEED.match(parts[-3])
-    if m:
-        if len(parts) < 6:
-            raise InputError(f"{path}: expected .../{{model}}/{{method}}/seed{{N}}/{{benchmark}}/scores.json")
-        return parts[-5], parts[-4], int(m.group(1)), bench
-    if parts[-3] != BASE_METHOD:
-        raise InputError(f"{path}: only the {BASE_METHOD!r} method is evaluated without a seed folder")
-    return parts[-4], BASE_METHOD, None, bench
-
-
-def parse_run_path(path: str | Path) -> tuple[str, str, int]:
-    """(model, method, seed) from a runs/{model}/{method}/seed{N}/metrics.jsonl path."""
-    parts = Path(path).parts
-    m = _SEED.match(parts[-2]) if len(parts) >= 4 else None
-    if not m:
-        raise InputError(f"{path}: expected .../{{model}}/{{method}}/seed{{N}}/metrics.jsonl")
-    return parts[-4], parts[-3], int(m.group(1))
+SCORE_COLUMNS = ["study", "model", "method", "seed", "benchmark", "metric", "value", "path"]
+ITEM_COLUMNS = ["study", "model", "method", "seed", "benchmark", "item", "correct"]
 
 
 def load_scores(paths: list[str | Path]) -> pd.DataFrame:
-    """One row per (model, method, seed, benchmark, metric) with the value in percent."""
+    """One row per (study, model, method, seed, benchmark, metric) with the value in percent."""
     rows = []
     for path in paths:
         check_input_file(path, "scores file")  # a missing file is not a layout problem
-        model, method, seed, bench = parse_eval_path(path)
-        scores = read_json(path)
-        metrics = scores.get("metrics") if isinstance(scores, dict) else None
-        if not isinstance(metrics, dict):
-            raise InputError(f"{path}: missing key 'metrics' (an object of metric -> percent)")
-        if scores.get("benchmark", bench) != bench:
-            raise InputError(f"{path}: benchmark {scores.get('benchmark')!r} does not match its folder {bench!r}")
-        for metric, value in metrics.items():
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise InputError(f"{path}: metric {metric!r} must be a number, got {value!r}")
-            rows.append((model, method, seed, bench, metric, float(value), str(path)))
+        run, record = read_scores(path)
+        for metric, value in record["metrics"].items():
+            rows.append((run.study, run.model, run.method, run.seed, record["benchmark"], metric,
+                         float(value), str(path)))
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
-def load_metrics(paths: list[str | Path]) -> pd.DataFrame:
-    """Training logs as one frame: the log's own columns plus model, method and seed."""
-    frames = []
+def load_items(paths: list[str | Path]) -> pd.DataFrame:
+    """One row per scored item (its stable id), so two runs' results pair item by item."""
+    rows = []
     for path in paths:
-        check_input_file(path, "metrics file")
-        model, method, seed = parse_run_path(path)
-        rows = []
-        for where, row in iter_jsonl(path):
-            step = row.get("step") if isinstance(row, dict) else None
-            if isinstance(step, bool) or not isinstance(step, int):
-                raise InputError(f"{where}: each row needs an integer 'step', got {step!r}")
-            rows.append(row)
+        run, record = read_scores(path)
+        rows += [(run.study, run.model, run.method, run.seed, record["benchmark"], item["id"],
+                  bool(item["correct"])) for item in record["items"]]
+    return pd.DataFrame(rows, columns=ITEM_COLUMNS)
+
+
+def read_training_log(path: str | Path) -> tuple[RunIdentity, list[dict]]:
+    """A ``metrics.jsonl``: the identity of its header line and its step rows."""
+    check_input_file(path, "metrics file")
+    lines = list(iter_jsonl(path))
+    if not lines or not isinstance(lines[0][1], dict) or "step" in lines[0][1]:
+        raise InputError(f"{path}:1: expected the header line {{\"run\": ..., \"config\": ...}}")
+    rows = []
+    for where, row in lines[1:]:
+        step = row.get("step") if isinstance(row, dict) else None
+        if isinstance(step, bool) or not isinstance(step, int):
+            raise InputError(f"{where}: each row needs an integer 'step', got {step!r}")
+        rows.append(row)
+    return RunIdentity.from_record(lines[0][1].get("run"), f"{path}:1"), rows
+
+
+def load_runs(summaries: list[str | Path]) -> pd.DataFrame:
+    """Training logs of the runs whose ``summary.json`` files are given, as one frame: the
+    log's own columns plus study, model, method and seed."""
+    frames = []
+    for path in summaries:
+        summary = read_json(path)
+        if not isinstance(summary, dict) or not isinstance(summary.get("files"), dict) \
+                or "metrics" not in summary["files"]:
+            raise InputError(f"{path}: missing key 'files.metrics' (written by `rest train`)")
+        run = RunIdentity.from_record(summary.get("run"), str(path))
+        log = Path(path).parent / summary["files"]["metrics"]
+        logged, rows = read_training_log(log)
+        if logged != run:
+            raise InputError(f"{log}: its header names run {logged.as_arg()}, its summary {run.as_arg()}")
         if not rows:
             continue
         # Nested per-region logs become columns such as ``region_weights/THINK``.
         df = pd.json_normalize(rows, sep="/")
-        df["model"], df["method"], df["seed"] = model, method, seed
+        df["study"], df["model"], df["method"], df["seed"] = run.study, run.model, run.method, run.seed
         frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -10,6 +10,7 @@ so a missing curve is visible rather than silently absent.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from rest.io import atomic_path
 
@@ -88,13 +90,15 @@ def training_dynamics(metrics: pd.DataFrame, model: str, labels: dict[str, str],
                 s = _seed_mean(g, step, key)
                 ax.plot(s.index, s.values, marker=".", label=labels.get(method, method))
                 drawn = True
-        ax.set_title(title or "entropy per region")
+        ax.set_title(title or "entropy per region (paper Fig. 4)")
         ax.set_xlabel(" / ".join(sorted(_x_label(k) for k in x_keys)) or "rollout")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.ticklabel_format(axis="y", useOffset=False)
         if drawn:
             ax.legend(fontsize=7)
         else:
             _empty(ax, title or "entropy/<region>")
-    fig.suptitle(f"Training dynamics, {model} (mean over seeds)")
+    fig.suptitle(f"Training dynamics, {model} (mean over seeds; paper Fig. 3)")
     fig.tight_layout()
     return _save(fig, stem)
 
@@ -128,28 +132,49 @@ def region_weights(metrics: pd.DataFrame, model: str, methods: list[str], labels
     return _save(fig, stem)
 
 
+BENCHMARK_NAMES = {"apibank": "API-Bank", "bfcl": "BFCL"}
+
+
 def accuracy_bars(scores: pd.DataFrame, model: str, metrics: list[tuple[str, str]],
-                  method_order: list[str], labels: dict[str, str], stem: Path) -> list[Path]:
-    """Fig. 2: accuracy per method, one group per (benchmark, metric); error bars = std over seeds."""
+                  method_order: list[str], labels: dict[str, str], stem: Path,
+                  paper: dict[tuple[str, str, str], float] | None = None,
+                  paper_model: str | None = None) -> list[Path]:
+    """Fig. 2: one panel per benchmark column; per method, ours (mean over seeds, error bar =
+    std) beside the paper's value for ``paper_model`` (``paper``: (bench, metric, method) ->
+    %), on a 0-100 axis."""
     own = scores[scores["model"] == model]
-    methods = [m for m in method_order if m in set(own["method"])]
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(metrics) * max(1, len(methods)) / 3), 4))
-    width = 0.8 / max(1, len(methods))
-    for i, method in enumerate(methods):
-        means, stds = [], []
-        for bench, metric in metrics:
+    paper = paper or {}
+    methods = [m for m in method_order if m in set(own["method"])
+               or any(k[2] == m for k in paper)] or method_order
+    ncols = min(3, len(metrics))
+    nrows = -(-len(metrics) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.1 * nrows), squeeze=False, sharey=True)
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
+    xs = range(len(methods))
+    for ax, (bench, metric) in zip(axes.flat, metrics):
+        means, stds, published = [], [], []
+        for method in methods:
             v = own[(own["method"] == method) & (own["benchmark"] == bench) & (own["metric"] == metric)]["value"]
             means.append(v.mean() if len(v) else float("nan"))
             stds.append(v.std(ddof=1) if len(v) > 1 else 0.0)
-        xs = [j + i * width for j in range(len(metrics))]
-        ax.bar(xs, means, width, yerr=stds, label=labels.get(method, method))
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(metrics))])
-    ax.set_xticklabels([f"{b}\n{m}" for b, m in metrics], fontsize=8)
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"Benchmark accuracy per method, {model}")
-    if methods:
-        ax.legend(fontsize=7, ncol=2)
-    else:
-        _empty(ax, "no scores")
-    fig.tight_layout()
+            published.append(paper.get((bench, metric, method), float("nan")))
+        ax.bar([x - 0.2 for x in xs], means, 0.4, yerr=stds, color="tab:blue", label=f"ours ({model})")
+        ax.bar([x + 0.2 for x in xs], published, 0.4, color="lightgrey", edgecolor="grey", hatch="//",
+               label=f"paper ({paper_model})" if paper_model else "paper")
+        for x, m in zip(xs, means):
+            missing = math.isnan(m)  # not run: say so, a bar of 0 would read as a score
+            ax.text(x - 0.2, (0 if missing else m) + 1.5, "not run" if missing else f"{m:.0f}", ha="center",
+                    va="bottom", fontsize=6, color="tab:blue", rotation=90 if missing else 0)
+        ax.set_ylim(0, 100)
+        ax.set_title(f"{BENCHMARK_NAMES.get(bench, bench)}: {metric}", fontsize=9)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([labels.get(m, m) for m in methods], rotation=55, ha="right", fontsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy (%)")
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper right", fontsize=8, ncol=2)
+    fig.suptitle(f"Benchmark accuracy per method, {model} (paper Fig. 2)", x=0.02, ha="left", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return _save(fig, stem)

@@ -10,6 +10,17 @@ from pathlib import Path
 
 import yaml
 
+#: Each figure of the paper: (figure, what it shows, our file stem before ``_<model>``, the
+#: function of rest/report/figures.py that draws it).
+PAPER_FIGURES = [
+    ("Fig. 2", "accuracy per method, each benchmark column beside the paper's value", "accuracy",
+     "accuracy_bars"),
+    ("Fig. 3", "training dynamics: reward, entropy and completion length over steps", "training_dynamics",
+     "training_dynamics"),
+    ("Fig. 4", "entropy of each token region over training (the 'entropy per region' panel)",
+     "training_dynamics", "training_dynamics"),
+]
+
 PACKAGES = ("rest", "torch", "transformers", "trl", "accelerate", "datasets", "tokenizers",
             "snakemake", "bfcl-eval", "vllm", "pandas", "numpy", "matplotlib")
 
@@ -53,6 +64,13 @@ def index_markdown(output: Path, tables: list[str], figures: list[str], audit: s
     lines += [link(t) for t in tables] or ["(none)"]
     lines += ["", "## Figures", ""]
     lines += [link(f) for f in figures] or ["(none)"]
+    lines += ["", "## The paper's figures", "",
+              "Each is redrawn by `rest report` (the `report` rule) with `rest/report/figures.py`.", "",
+              "| paper | shows | our file | drawn by |", "|---|---|---|---|"]
+    for fig, what, stem, func in PAPER_FIGURES:
+        ours = [f for f in figures if Path(f).name.startswith(f"{stem}_") and f.endswith(".png")]
+        files = ", ".join(f"[{f}]({f})" for f in ours) or "(not drawn)"
+        lines.append(f"| {fig} | {what} | {files} | `figures.{func}` |")
     for section in sections:
         lines += ["", section.rstrip()]
     lines += ["", "## Audit of the published tables", "", link(audit), "",

@@ -1,7 +1,7 @@
 """The testbed study's report section: its table, intervals against GRPO, figures, verdict.
 
 Inputs are the study's ``scores.json`` files (``rest eval testbed``; run identity inside)
-with their ``predictions.jsonl`` beside them, and the RL runs' ``metrics.jsonl``. Every
+with their ``predictions.jsonl`` beside them, and the runs' ``summary.json`` (their ``metrics.jsonl``). Every
 difference comes with a 95% paired bootstrap interval (``rest.stats.paired_bootstrap``):
 the pairs are the same held-out task under the same seed, so task difficulty and the
 seed's warm-up cancel out.
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rest.identity import RunIdentity
 from rest.io import InputError, atomic_write_json, atomic_write_text, read_json, read_jsonl
 from rest.stats import paired_bootstrap
 
@@ -29,18 +30,18 @@ def load_study(paths: list[str | Path]) -> dict[str, dict[int, dict]]:
     runs: dict[str, dict[int, dict]] = {}
     for path in map(Path, paths):
         scores = read_json(path)
-        for key in ("method", "seed", "metrics"):
-            if key not in scores:
-                raise InputError(f"{path}: missing key {key!r} (written by `rest eval testbed --identity ...`)")
-        if scores.get("study", STUDY) != STUDY:
-            raise InputError(f"{path}: study {scores['study']!r} is not {STUDY!r}")
+        if not isinstance(scores, dict) or "metrics" not in scores:
+            raise InputError(f"{path}: missing key 'metrics' (written by `rest eval testbed`)")
+        run = RunIdentity.from_record(scores.get("run"), str(path))
+        if run.study != STUDY:
+            raise InputError(f"{path}: study {run.study!r} is not {STUDY!r}")
         rows = read_jsonl(path.parent / "predictions.jsonl")
         tasks = {field: np.array([float(r[field]) for r in rows]) * factor
                  for field, factor in METRICS.values()}
-        seed = int(scores["seed"])
-        if seed in runs.setdefault(scores["method"], {}):
-            raise InputError(f"{path}: a second score file for {scores['method']} seed {seed}")
-        runs[scores["method"]][seed] = {"metrics": scores["metrics"], "curve": scores.get("curve", []),
+        seed = run.seed
+        if seed in runs.setdefault(run.method, {}):
+            raise InputError(f"{path}: a second score file for {run.method} seed {seed}")
+        runs[run.method][seed] = {"metrics": scores["metrics"], "curve": scores.get("curve", []),
                                         "tasks": tasks}
     return runs
 
@@ -264,13 +265,13 @@ def figures(runs: dict, metrics: pd.DataFrame, warmup: str, labels: dict[str, st
 # --------------------------------------------------------------------------- entry point
 
 
-def write_testbed_report(scores: list[str], metrics_paths: list[str], output: str | Path, figures_dir: str | Path,
+def write_testbed_report(scores: list[str], runs: list[str], output: str | Path, figures_dir: str | Path,
                          baseline: str = "grpo", warmup: str = "sft", variance: str | None = None) -> dict:
     """Write summary.json, testbed.{csv,md,tex}, the figures and section.md (for index.md).
 
     ``variance`` is the variance study's file (linked, not read: it may come later)."""
     from rest.report.build import method_registry
-    from rest.report.collect import load_metrics
+    from rest.report.collect import load_runs
 
     out, fig_dir = Path(output), Path(figures_dir)
     order, labels, _ = method_registry()
@@ -286,7 +287,7 @@ def write_testbed_report(scores: list[str], metrics_paths: list[str], output: st
                       ("tex", latex_table(table, CAPTION))):
         atomic_write_text(out / f"testbed.{ext}", text)
         files[ext] = (out / f"testbed.{ext}").relative_to(report_root).as_posix()
-    metric_df = load_metrics(metrics_paths) if metrics_paths else pd.DataFrame()
+    metric_df = load_runs(runs) if runs else pd.DataFrame()
     fig_paths = figures(runs, metric_df, warmup, labels, fig_dir)
     rel = lambda p: Path(p).resolve().relative_to(report_root.resolve()).as_posix()
     summary["figures"] = [rel(p) for p in fig_paths]
@@ -299,7 +300,7 @@ def write_testbed_report(scores: list[str], metrics_paths: list[str], output: st
 
 
 def report_from_args(args) -> int:
-    summary = write_testbed_report(args.scores, args.metrics, args.output, args.figures, args.baseline, args.warmup,
+    summary = write_testbed_report(args.scores, args.runs, args.output, args.figures, args.baseline, args.warmup,
                                    args.variance)
     print("\n".join(verdict(summary)))
     return 0

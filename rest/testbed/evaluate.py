@@ -87,11 +87,12 @@ def run_eval(args) -> int:
     import time
 
     from rest.eval.generation import GenerationConfig
+    from rest.identity import RunIdentity
     from rest.io import atomic_write_json, atomic_write_jsonl
-    from rest.train.config import parse_overrides
     from rest.train.data import load_records
 
     log = logging.getLogger("rest.eval")
+    run = RunIdentity.parse(args.run_id) if args.run_id else None
     start = time.time()
     generation = GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, progress=False)
     test = load_records(args.data)
@@ -103,7 +104,7 @@ def run_eval(args) -> int:
             point, _ = evaluate_model(path, val, generation)
             curve.append({"step": step, "rollout": rollout, **point})
     atomic_write_jsonl(args.output / "predictions.jsonl", rows)
-    scores = {"benchmark": "testbed", **parse_overrides(args.identity), "model": str(args.model),
+    scores = {"benchmark": "testbed", "run": run.as_dict() if run else None, "model": str(args.model),
               "data": str(args.data), "metrics": summary, "curve": curve, "curve_data": str(args.curve_data),
               "max_new_tokens": args.max_new_tokens, "seconds": round(time.time() - start, 1)}
     atomic_write_json(args.output / "scores.json", scores)

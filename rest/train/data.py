@@ -1,8 +1,9 @@
 """Training records -> TRL datasets (docs/method.md, section 2).
 
-RL: the prompt is the system and user messages rendered with the model's chat template,
-plus a ``ground_truth`` column for the reward. SFT: the same prompt plus the gold
-completion (TRL's prompt-completion format; TRL appends the EOS token).
+Prompts are rendered to ids by the one renderer the evaluators use (``rest.prompt``).
+RL: ``prompt`` (the rendered text), ``prompt_ids`` and ``ground_truth`` for the reward.
+SFT: pre-tokenized ``input_ids`` = prompt ids + gold completion ids + EOS, with ``labels``
+masking the prompt. Ground truths are rewritten by curation alone; here they are checked.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from rest.curation.records import action_text, tool_call_problem
-from rest.curation.records import rl_ground_truth as placeholder_rl_ground_truth
 from rest.formats import ALL_TAGS, THINK_CLOSE, THINK_OPEN
 from rest.io import InputError, read_json, read_jsonl, require_keys
+from rest.prompt import record_conversation, render_prompt
 
 RECORD_KEYS = {"instruction": str, "input": str, "output": str}
 
@@ -32,19 +33,6 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def render_prompt(tokenizer, record: dict[str, Any]) -> str:
-    """System + user message through the chat template, ending with the assistant header."""
-    messages = [{"role": "system", "content": record["instruction"]}, {"role": "user", "content": record["input"]}]
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    # TRL tokenizes text prompts with special tokens on; a template that writes BOS itself would double it.
-    # Only a tokenizer that adds BOS loses it here: SmolLM2's BOS is <|im_start|>, which its
-    # template writes and its tokenizer never adds.
-    bos = getattr(tokenizer, "bos_token", None)
-    if bos and text.startswith(bos) and tokenizer("x").input_ids[:1] == [tokenizer.bos_token_id]:
-        text = text[len(bos):]
-    return text
-
-
 def _thought_mentions_tag(output: str) -> bool:
     start, cut = output.find(THINK_OPEN), output.find(THINK_CLOSE)
     if start < 0 or cut < 0:
@@ -53,19 +41,19 @@ def _thought_mentions_tag(output: str) -> bool:
     return any(tag in thought for tag in ALL_TAGS)
 
 
-def rl_ground_truth(output: str, where: str) -> tuple[str, bool]:
-    """The reward's ground truth for one record, and whether its thought was replaced.
+def check_rl_ground_truth(output: str, where: str) -> None:
+    """A ground truth the reward can use, or an InputError naming the record.
 
-    A distilled thought that mentions a tag (e.g. "then I close with </tool_call>") would
-    make the reward parse the wrong block, so such ground truths get the placeholder
-    thought of the RL corpus. Every tool-call block must parse: the error names the record.
+    Its tool-call block must parse, and its thought must not mention a tag: the reward
+    would parse the wrong block (e.g. a distilled "then I close with </tool_call>").
+    ``rest curate`` gives RL records the placeholder thought, so curated sets pass.
     """
     reason = tool_call_problem(action_text(output))
     if reason:
         raise InputError(f"{where}: ground truth: {reason}")
     if _thought_mentions_tag(output):
-        return placeholder_rl_ground_truth(output), True
-    return output, False
+        raise InputError(f"{where}: ground truth: its thought mentions a tag, which the reward would parse; "
+                         "train RL methods on curated records (`rest curate` writes rl_train.jsonl)")
 
 
 @dataclass
@@ -76,23 +64,29 @@ class PreparedData:
 
 
 def rl_dataset(records: list[dict[str, Any]], tokenizer, where: str, limit: int | None = None) -> PreparedData:
-    """``prompt`` (rendered text) and ``ground_truth`` columns for GRPO/ResT."""
+    """``prompt`` (rendered text), ``prompt_ids`` and ``ground_truth`` columns for GRPO/ResT."""
     from datasets import Dataset
 
-    rows, replaced = [], 0
+    rows = []
     for i, rec in enumerate(records[:limit] if limit else records):
-        gt, changed = rl_ground_truth(rec["output"], f"{where}: record {i}")
-        replaced += changed
-        rows.append({"prompt": render_prompt(tokenizer, rec), "ground_truth": gt})
-    report = {"records": len(rows), "thoughts_replaced_by_placeholder": replaced,
-              "records_not_used_over_limit": len(records) - len(rows)}
+        check_rl_ground_truth(rec["output"], f"{where}: record {i}")
+        prompt = render_prompt(tokenizer, record_conversation(rec))
+        rows.append({"prompt": prompt.text, "prompt_ids": prompt.ids, "ground_truth": rec["output"]})
+    report = {"records": len(rows), "records_not_used_over_limit": len(records) - len(rows)}
     return PreparedData(Dataset.from_list(rows), report)
 
 
+def sft_example(tokenizer, record: dict[str, Any]) -> dict[str, list[int]]:
+    """Prompt ids + the gold completion's ids + EOS; ``labels`` mask the prompt (-100)."""
+    prompt = render_prompt(tokenizer, record_conversation(record)).ids
+    completion = tokenizer(record["output"] + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+    return {"input_ids": prompt + completion, "labels": [-100] * len(prompt) + completion}
+
+
 def sft_dataset(records: list[dict[str, Any]], tokenizer, limit: int | None = None) -> PreparedData:
-    """``prompt`` (rendered text) and ``completion`` (the gold output) for SFT."""
+    """Pre-tokenized SFT examples (TRL keeps them as given, then truncates to max_length)."""
     from datasets import Dataset
 
     used = records[:limit] if limit else records
-    rows = [{"prompt": render_prompt(tokenizer, r), "completion": r["output"]} for r in used]
+    rows = [sft_example(tokenizer, r) for r in used]
     return PreparedData(Dataset.from_list(rows), {"records": len(rows), "records_not_used_over_limit": len(records) - len(rows)})

@@ -1,7 +1,9 @@
 """``metrics.jsonl``: one line per optimizer step, the data behind the training-dynamics figures.
 
-Fields: step (the optimizer step), rollout (GRPO-family only: the generation batch the
-step trained on, from 1, the clock of the reward and weight schedules), loss, reward (total, format, correctness; GRPO-family only), entropy overall
+The first line is the header, ``{"run": <identity or null>, "config": <resolved config>}``
+(the only line without ``step``; docs/scores.md). Step fields: step (the optimizer step),
+rollout (GRPO-family only: the generation batch the step trained on, from 1, the clock of
+the reward and weight schedules), loss, reward (total, format, correctness; GRPO-family only), entropy overall
 and by region, completion length, region weights, learning rate, grad norm, step time.
 A field that a method does not compute is absent, never 0. Lines are appended and
 flushed one by one; on resume, lines past the checkpoint's step are dropped first.
@@ -35,6 +37,11 @@ RENAMES = {
 }
 
 
+def metrics_header(run_id, config: dict) -> dict:
+    """The first line: who ran (a RunIdentity or None) and with which resolved config."""
+    return {"run": run_id.as_dict() if run_id else None, "config": config}
+
+
 def metrics_row(step: int, logs: dict, step_time: float | None, rollout: int | None = None) -> dict:
     row = {"step": step}
     if rollout is not None:
@@ -53,23 +60,28 @@ def metrics_row(step: int, logs: dict, step_time: float | None, rollout: int | N
     return row
 
 
-def keep_steps_through(path: Path, step: int) -> None:
-    """Drop the rows logged after ``step`` (a killed run logs past its last checkpoint)."""
-    kept = []
+def keep_steps_through(path: Path, step: int, header: dict | None = None) -> None:
+    """Drop the rows logged after ``step`` (a killed run logs past its last checkpoint).
+
+    The header line stays first: ``header`` if given, else the one already there."""
+    kept = [json.dumps(header) + "\n"] if header is not None else []
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
                 row = json.loads(line)
             except ValueError:
                 continue  # a line cut by the kill
-            if row.get("step", 0) <= step:
+            if not isinstance(row, dict):
+                continue
+            if ("step" not in row and header is None) or ("step" in row and row["step"] <= step):
                 kept.append(line + "\n")
     atomic_write_text(path, "".join(kept))
 
 
 class MetricsCallback(TrainerCallback):
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, header: dict):
         self.path = Path(path)
+        self.header = header
         self._t0 = None
         self._step_time = None
 
@@ -77,7 +89,7 @@ class MetricsCallback(TrainerCallback):
         if not state.is_world_process_zero:
             return
         # Resuming: the killed run may have logged steps after its last checkpoint.
-        keep_steps_through(self.path, state.global_step)
+        keep_steps_through(self.path, state.global_step, header=self.header)
 
     def on_step_begin(self, args, state, control, **kwargs):
         self._t0 = time.perf_counter()

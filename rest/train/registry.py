@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rest.identity import BASE
 from rest.io import InputError
 
 
@@ -23,14 +24,14 @@ class Method:
     trainer: str
     delta: dict[str, Any] = field(default_factory=dict)
     #: "base" = the given base model; "sft" = the SFT run's model
-    init_from: str = "base"
+    init_from: str = BASE
 
 
 _GRPO = {"weighting": "uniform"}
 _REST = {"weighting": "released", "dynamic_reward": True, "aggregation": "token-mean-weighted"}
 
 METHODS: dict[str, Method] = {m.name: m for m in [
-    Method("base", "Base", "none"),
+    Method(BASE, "Base", "none"),
     Method("sft", "SFT", "sft"),
     Method("tsft", "TSFT", "sft", {"upweight_regions": ["NAME", "PARAMS", "TOOL_CALL_TAGS"], "upweight_factor": 2.0}),
     Method("rsft", "RSFT", "sft", {"upweight_regions": ["THINK"], "upweight_factor": 2.0}),

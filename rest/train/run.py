@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -9,6 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from rest.identity import RunIdentity
 from rest.io import InputError, atomic_write_json, atomic_write_text, check_output_folder
 from rest.train.config import config_to_yaml, load_recipe, parse_overrides, resolve_config
 from rest.train.data import load_records
@@ -74,15 +78,30 @@ def build_trainer(method: Method, config, model: str, data: str | None, tokenize
     return trainer, prepared.report
 
 
+#: The run folder's files, as summary.json lists them (relative to the folder).
+RUN_FILES = {"model": "model", "config": "config.yaml", "metrics": "metrics.jsonl"}
+
+
+def _check_identity(run_id: RunIdentity | None, method: Method, seed: int | None) -> None:
+    if run_id is None:
+        return
+    if run_id.method != method.name:
+        raise InputError(f"--run-id method={run_id.method} but --method {method.name}")
+    if run_id.seed != seed:
+        raise InputError(f"--run-id seed={run_id.seed} but the run's seed is {seed} (override it: seed=N)")
+
+
 def train(method_name: str, recipe_path: str, model: str, data: str | None, output: str,
-          overrides: dict[str, Any] | None = None) -> dict:
+          overrides: dict[str, Any] | None = None, run_id: RunIdentity | None = None) -> dict:
     """Train (or resume, or finalize) one method; returns the summary written last to ``output/summary.json``.
 
     Everything is validated before the run folder is touched. Checkpoints are resumed only
     under the rule of ``rest.train.resume``; ``fresh=true`` among the overrides discards them.
+    ``run_id`` (study, model, method, seed) goes into summary.json and metrics.jsonl beside
+    the resolved config, so the report reads who made a run from the run's own files.
     """
     from rest.models.loading import check_model_folder, load_model, load_tokenizer
-    from rest.train.metrics import MetricsCallback, keep_steps_through
+    from rest.train.metrics import MetricsCallback, keep_steps_through, metrics_header
 
     method = get_method(method_name)
     out = Path(output)
@@ -92,24 +111,30 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
     started = time.time()
     tokenizer = load_tokenizer(model)
     check_model_folder(model)
-    summary: dict[str, Any] = {"method": method.name, "display_name": method.display, "trainer": method.trainer,
+    summary: dict[str, Any] = {"run": run_id.as_dict() if run_id else None, "files": RUN_FILES,
+                               "method": method.name, "display_name": method.display, "trainer": method.trainer,
                                "init_from": method.init_from, "model": str(model), "data": data}
 
     if method.trainer == "none":
+        _check_identity(run_id, method, None)
         out.mkdir(parents=True, exist_ok=True)
         if main:
             (out / "summary.json").unlink(missing_ok=True)
-        atomic_write_text(out / "config.yaml", f"method: base\nmodel: {model}\n")
-        atomic_write_text(out / "metrics.jsonl", "")
+        resolved = {"method": method.name, "model": str(model)}
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(resolved))
+        atomic_write_text(out / "metrics.jsonl", json.dumps(metrics_header(run_id, resolved)) + "\n")
         base = load_model(model)
         save_model_atomically(lambda d: (base.save_pretrained(d), tokenizer.save_pretrained(d)), out / "model")
-        summary.update(global_step=0, seconds=round(time.time() - started, 2))
+        summary.update(config=resolved, global_step=0, seconds=round(time.time() - started, 2))
         atomic_write_json(out / "summary.json", summary)
         return summary
 
     # Validate everything before touching the run folder: a bad rerun leaves a finished run intact.
     recipe = load_recipe(recipe_path)
     config = resolve_config(recipe, method.trainer, method.delta, overrides, out, where=str(recipe_path))
+    _check_identity(run_id, method, config.seed)
+    config_text = config_to_yaml(config)
+    resolved = yaml.safe_load(config_text)
     if not data:
         raise InputError(f"--data is required for method {method.name!r}")
     load_records(data)
@@ -123,7 +148,7 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
             log.warning("starting %s from scratch, discarding its checkpoints: %s", out, plan.discard_reason)
             discard_checkpoints(Path(config.output_dir))
             (out / "metrics.jsonl").unlink(missing_ok=True)
-        atomic_write_text(out / "config.yaml", config_to_yaml(config))
+        atomic_write_text(out / "config.yaml", config_text)
 
     if plan.finished:
         # The last checkpoint is the trained model: finalize from it, never train a step past max_steps.
@@ -136,7 +161,8 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
             save_model_atomically(lambda d: _save_with_fingerprint(d, fingerprint, trained, tokenizer), out / "model")
     else:
         trainer, data_report = build_trainer(method, config, model, data, tokenizer,
-                                             [MetricsCallback(out / "metrics.jsonl"), FingerprintCallback(fingerprint)])
+                                             [MetricsCallback(out / "metrics.jsonl", metrics_header(run_id, resolved)),
+                                              FingerprintCallback(fingerprint)])
         if plan.checkpoint:
             log.info("resuming from %s", plan.checkpoint)
         result = trainer.train(resume_from_checkpoint=plan.checkpoint)
@@ -156,6 +182,7 @@ def train(method_name: str, recipe_path: str, model: str, data: str | None, outp
         world_size=world_size,
         data_report=data_report,
         fingerprint=fingerprint["fingerprint"],
+        config=resolved,
     )
     if main:
         atomic_write_json(out / "summary.json", summary)
@@ -176,5 +203,6 @@ def _save_with_fingerprint(folder, fingerprint: dict, model_or_trainer, tokenize
 
 
 def train_from_args(args) -> int:
-    train(args.method, args.config, args.model, args.data, args.output, parse_overrides(args.overrides))
+    run_id = RunIdentity.parse(args.run_id) if args.run_id else None
+    train(args.method, args.config, args.model, args.data, args.output, parse_overrides(args.overrides), run_id)
     return 0

@@ -4,14 +4,18 @@ ResT (paper Eq. 19) needs per-token weights built from each token's region and t
 policy's entropy. TRL's loss forward already returns those entropies, and TRL accepts
 ``(B, T)`` advantages, so ResT overrides only three small methods of ``GRPOTrainer``:
 
-``_generate_and_score_completions``      adds ``completion_regions`` (B, T) after generation;
+``_generate_and_score_completions``      adds ``completion_regions`` (B, T) after generation
+                                         (and ``_tokenize_prompts`` takes the prompt ids
+                                         rendered by ``rest.prompt``, as evaluation does);
 ``_compute_loss``                        exposes the micro-batch to the hook below;
 ``_get_per_token_logps_and_entropies``   right after the loss forward, turns regions and
                                          entropies into weights and folds them into the
                                          advantages. Never a second forward.
 
 plus ``_save_checkpoint`` / ``_load_optimizer_and_scheduler`` for the weighter's state,
-as TRL does for its own entropy controller.
+as TRL does for its own entropy controller. These are TRL internals: if a TRL release stops
+calling the hook, a weighted loss would silently become plain GRPO, so ``_compute_loss``
+raises instead, naming the TRL version.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import os
 
 import torch
+import trl
 from trl import GRPOTrainer, SFTTrainer
 
 from rest.regions import NUM_REGIONS, Region, RegionTagger, ReleasedTagger, dominant_region
@@ -45,19 +50,40 @@ class ResTTrainer(GRPOTrainer):
         self.weighter = weighter_from_config(self.args)
         self.clock = RolloutClock.from_args(self.args)
         self._loss_inputs = None
+        #: Loss micro-batches whose advantages the hook reshaped (or, uniform, logged).
+        self.hooked_micro_batches = 0
 
     def _generate_and_score_completions(self, inputs):
-        out = super()._generate_and_score_completions(inputs)
+        self._prompt_ids = [list(x["prompt_ids"]) for x in inputs]
+        try:
+            out = super()._generate_and_score_completions(inputs)
+        finally:
+            self._prompt_ids = None
         ids, mask = out["completion_ids"], out["completion_mask"]
         out["completion_regions"] = self.tagger.batch(ids.cpu(), mask.cpu()).to(ids.device)
         return out
+
+    def _tokenize_prompts(self, prompts: list):
+        """The batch's ``prompt_ids`` column (rest.prompt's renderer), never a second tokenization."""
+        ids = getattr(self, "_prompt_ids", None)
+        if ids is None or len(ids) != len(prompts):
+            raise RuntimeError("ResTTrainer: no prompt_ids for this generation batch; the dataset needs the "
+                               "prompt_ids column of rest.train.data.rl_dataset")
+        return ids, None, {}
 
     def _compute_loss(self, model, inputs):
         # A shallow copy: TRL may reuse the buffered batch (num_iterations > 1), which must keep
         # its unweighted advantages.
         self._loss_inputs = dict(inputs)
         try:
-            return super()._compute_loss(model, self._loss_inputs)
+            loss = super()._compute_loss(model, self._loss_inputs)
+            if self._loss_inputs is not None and self.args.weighting != "uniform":
+                raise RuntimeError(
+                    f"ResT: TRL {trl.__version__} computed a GRPO loss without calling "
+                    "_get_per_token_logps_and_entropies with entropies, so no token weights (Eq. 19) were "
+                    f"applied under weighting={self.args.weighting!r}; ResT's hook does not fit this TRL "
+                    "version (pinned: see pyproject.toml)")
+            return loss
         finally:
             self._loss_inputs = None
 
@@ -66,6 +92,7 @@ class ResTTrainer(GRPOTrainer):
         if self._loss_inputs is not None and entropies is not None:
             self.reshape_advantages(self._loss_inputs, entropies)
             self._loss_inputs = None  # once per loss forward
+            self.hooked_micro_batches += 1
         return logps, entropies, aux
 
     def reshape_advantages(self, inputs: dict, entropies: torch.Tensor) -> None:

@@ -45,7 +45,7 @@ def test_bfcl_end_to_end(tiny_model_dir, tmp_path):
                  "--max-steps-per-turn", "2", "--batch-size", "8"]) == 0
     scores = json.loads((out / "scores.json").read_text())
     assert scores["benchmark"] == "bfcl"
-    assert scores["data_version"] == "v4" and scores["bfcl_eval_version"]
+    assert scores["versions"]["data"] == "v4" and scores["versions"]["bfcl-eval"]
     assert list(scores["categories"]) == bfcl.expand_categories(categories)
     assert _in_range(scores["categories"].values()) and _in_range(scores["metrics"].values())
     # only columns whose categories all ran; never a 0 for one that did not

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rest.eval.generation import (
-    GenerationConfig,
-    HFGenerator,
-    load_generator,
-    new_token_budget,
-    render_prompt_ids,
-)
+from rest.eval.generation import GenerationConfig, HFGenerator, load_generator, new_token_budget
+from rest.prompt import render_prompt
 
 
 def _conversations():
@@ -40,7 +35,7 @@ def test_batched_left_padded_greedy_equals_one_at_a_time(tiny_model_dir):
 
 
 def test_prompt_uses_chat_template_with_generation_prompt(tiny_tokenizer):
-    ids = render_prompt_ids(tiny_tokenizer, _conversations()[0])
+    ids = render_prompt(tiny_tokenizer, _conversations()[0]).ids
     text = tiny_tokenizer.decode(ids)
     assert text.endswith("<|im_start|>assistant\n")
     assert "Add an alarm." in text
@@ -109,7 +104,7 @@ def test_each_prompt_gets_its_own_budget_in_one_batch(tiny_model_dir):
         for p in gen.model.parameters():
             p.normal_(0, 0.5)
     gen.model.generation_config.eos_token_id = None  # run every row to its budget
-    lengths = [len(render_prompt_ids(gen.tokenizer, c)) for c in convs]
+    lengths = [len(render_prompt(gen.tokenizer, c).ids) for c in convs]
     gen.context_tokens = max(lengths) + 2 + 3  # the longest prompt keeps 3 new tokens after the reserve
     gen.config.reserve_tokens = 2
     budgets = [min(12, gen.context_tokens - n - 2) for n in lengths]

@@ -86,10 +86,10 @@ class TokenizingGenerator(ScriptedGenerator):
         self.texts, self.tokenizer = list(texts), tokenizer
 
     def generate(self, conversations, desc="generate", on_batch=None):
-        from rest.eval.generation import render_prompt_ids
+        from rest.prompt import render_prompt
 
         for c in conversations:
-            render_prompt_ids(self.tokenizer, c)
+            render_prompt(self.tokenizer, c).ids
         self.prompts.extend(conversations)
         texts = [self.texts.pop(0) if self.texts else "<response> done </response>" for _ in conversations]
         if on_batch is not None:

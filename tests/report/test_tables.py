@@ -9,20 +9,35 @@ import sys
 import pandas as pd
 import pytest
 
+from rest.identity import RunIdentity
 from rest.io import InputError
 from rest.report.build import method_registry
-from rest.report.collect import load_scores, parse_eval_path
+from rest.report.collect import SCORE_COLUMNS, load_items, load_scores
 from rest.report.tables import NOT_RUN, build_tables, make_cell, paper_results
+from rest.scores import scores_record
 
 APIBANK = ["Level 1 Acc", "Level 2 Acc", "Level 3 Acc", "Overall Acc"]
 
 
-def write_scores(root, model, method, seed, bench, metrics):
+def write_scores(root, model, method, seed, bench, metrics, items=()):
     folder = root / "eval" / model / method / ("" if seed is None else f"seed{seed}") / bench
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "scores.json"
-    path.write_text(json.dumps({"benchmark": bench, "metrics": metrics}))
+    record = scores_record(bench, RunIdentity("paper", model, method, seed), versions={}, generation={},
+                           config={}, items=list(items), metrics=metrics)
+    path.write_text(json.dumps(record))
     return path
+
+
+def write_run(root, model, method, seed, log):
+    """A run folder as `rest train` leaves it: summary.json naming its files, metrics.jsonl."""
+    run = root / "runs" / model / method / f"seed{seed}"
+    run.mkdir(parents=True)
+    identity = RunIdentity("paper", model, method, seed).as_dict()
+    header = {"run": identity, "config": {}}
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [header, *log]))
+    (run / "summary.json").write_text(json.dumps({"run": identity, "files": {"metrics": "metrics.jsonl"}}))
+    return run / "summary.json"
 
 
 def test_cell_mean_std_delta_by_hand():
@@ -36,26 +51,49 @@ def test_cell_mean_std_delta_by_hand():
 
 def test_every_paper_table_says_the_paper_reports_single_runs():
     _, labels, _ = method_registry()
-    table = build_tables(pd.DataFrame(columns=["model", "method", "seed", "benchmark", "metric", "value", "path"]),
+    table = build_tables(pd.DataFrame(columns=SCORE_COLUMNS),
                          paper_results(), labels, {})[0]
     assert "The paper reports single runs" in table.markdown().splitlines()[-1]
     assert "The paper reports single runs" in table.latex() and r"mean $\pm$ std" in table.latex()
 
 
-def test_paths_parse_and_reject():
-    assert parse_eval_path("r/eval/tiny/rest/seed3/bfcl/scores.json") == ("tiny", "rest", 3, "bfcl")
-    assert parse_eval_path("r/eval/tiny/base/apibank/scores.json") == ("tiny", "base", None, "apibank")
-    with pytest.raises(InputError, match="seed"):
-        parse_eval_path("r/eval/tiny/rest/apibank/scores.json")
+def test_identity_comes_from_the_record_not_the_folder(tmp_path):
+    path = write_scores(tmp_path, "tiny", "rest", 3, "bfcl", {"Base": 50.0},
+                        items=[{"id": "multi_turn_base_0", "correct": True}])
+    moved = tmp_path / "anywhere" / "x.json"
+    moved.parent.mkdir()
+    path.rename(moved)
+    frame = load_scores([moved])
+    assert frame[["study", "model", "method", "seed", "benchmark", "metric", "value"]].values.tolist() == [
+        ["paper", "tiny", "rest", 3, "bfcl", "Base", 50.0]]
+    assert load_items([moved])[["method", "item", "correct"]].values.tolist() == [["rest", "multi_turn_base_0", True]]
+    base = write_scores(tmp_path, "tiny", "base", None, "apibank", {"Overall Acc": 0.0})
+    assert load_scores([base])["seed"].isna().all()
+    assert RunIdentity.parse("study=paper,model=tiny,method=base") == RunIdentity("paper", "tiny", "base", None)
+    assert RunIdentity.parse(RunIdentity("t", "m", "rest", 2).as_arg()) == RunIdentity("t", "m", "rest", 2)
+    for bad, message in [("study=paper,model=tiny,method=rest", "needs a seed"),
+                         ("study=paper,model=tiny,method=base,seed=1", "has no seed"),
+                         ("model=tiny,method=rest,seed=0", "keys study, model, method, seed"),
+                         ("study=paper,model=tiny,method=rest,seed=x", "seed must be"),
+                         ("study=p,model=a/b,method=rest,seed=0", "model must be")]:
+        with pytest.raises(InputError, match=message):
+            RunIdentity.parse(bad)
 
 
 def test_bad_score_file_names_file_and_key(tmp_path):
     path = write_scores(tmp_path, "m", "rest", 0, "apibank", {})
-    path.write_text(json.dumps({"benchmark": "apibank", "metrics": {"Overall Acc": "high"}}))
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "metrics": {"Overall Acc": "high"}}))
     with pytest.raises(InputError, match=r"scores.json: metric 'Overall Acc' must be a number"):
         load_scores([path])
     path.write_text('{"benchmark": "apibank"}')
-    with pytest.raises(InputError, match="missing key 'metrics'"):
+    with pytest.raises(InputError, match="scores.json: schema_version None"):
+        load_scores([path])
+    path.write_text(json.dumps({k: v for k, v in record.items() if k != "items"}))
+    with pytest.raises(InputError, match="scores.json: missing key 'items'"):
+        load_scores([path])
+    path.write_text(json.dumps({**record, "run": None}))
+    with pytest.raises(InputError, match="scores.json: no run identity"):
         load_scores([path])
 
 
@@ -133,19 +171,17 @@ def test_write_report_end_to_end(tmp_path):
         write_scores(tmp_path, "tiny", "rest", 0, "apibank", dict(zip(APIBANK, [25.0, 0, 0, 2.5]))),
         write_scores(tmp_path, "tiny", "rest", 0, "bfcl", {"Base": 50.0, "Irrelevance Detection": 100.0}),
     ]
-    run = tmp_path / "runs" / "tiny" / "rest" / "seed0"
-    run.mkdir(parents=True)
     log = [{"step": s, "reward": -4 + s, "entropy": 8.0 - s, "completion_length": 32,
             "entropy_by_region": {"THINK": 7.0, "NAME": 6.0},
             "region_weights": {"FORMAT": 1.0 - 0.1 * s, "THINK": 1.0 + 0.1 * s}} for s in (1, 2, 3)]
-    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    run = write_run(tmp_path, "tiny", "rest", 0, log)
     data = tmp_path / "raw"
     data.mkdir()
     (data / "a.json").write_text("{}")
     out = tmp_path / "report"
     cfg = json.dumps({"models": {"tiny": {"source": "tiny", "paper_model": "Qwen3-4B-2507"}}})
     rc = subprocess.run([sys.executable, "-m", "rest", "report", "--scores", *map(str, scores),
-                         "--metrics", str(run / "metrics.jsonl"), "--run-config", cfg,
+                         "--runs", str(run), "--run-config", cfg,
                          "--data-dir", str(data), "--output", str(out)], check=False, capture_output=True, text=True)
     assert rc.returncode == 0, rc.stderr
     for table in set(paper_results()["table"]):
@@ -188,3 +224,24 @@ def test_report_discovers_results_folder(tmp_path):
     assert frame.loc["ResT", "Overall Acc ours"] == 2.5
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert summary["scores"] == 1 and summary["published_rows_departing"] == 2
+
+
+def test_fig2_bars_take_the_paper_values_of_the_stood_in_model(tmp_path):
+    """The paper's bar beside ours: Qwen3-4B-2507's ResT is 68.68 on API-Bank and 50.38 on BFCL
+    multi-turn (printed as its table's Overall Acc); the figure fits a page."""
+    from matplotlib.image import imread
+
+    from rest.report.build import paper_bar_values
+    from rest.report.figures import accuracy_bars
+
+    _, labels, _ = method_registry()
+    values = paper_bar_values(paper_results(), "Qwen3-4B-2507", labels)
+    assert values[("apibank", "Overall Acc", "rest")] == 68.68
+    assert values[("bfcl", "Multi Turn Acc", "rest")] == 50.38
+    assert values[("bfcl", "Multi Turn Acc", "grpo")] == 41.62
+    assert paper_bar_values(paper_results(), None, labels) == {}
+    scores = load_scores([write_scores(tmp_path, "tiny", "rest", 0, "apibank", {"Overall Acc": 2.5})])
+    png, _ = accuracy_bars(scores, "tiny", [("apibank", "Overall Acc"), ("bfcl", "Multi Turn Acc")],
+                           list(labels), labels, tmp_path / "acc", values, "Qwen3-4B-2507")
+    height, width = imread(png).shape[:2]
+    assert width <= 1600 and height <= 1000

@@ -29,16 +29,18 @@ def study(tmp_path_factory):
         run = runs[method] = root / "runs" / method / "seed0"
         init = base if method == "sft" else runs["sft"] / "model"
         extra = [] if method == "sft" else SMALL_RL
+        run_id = f"study=testbed,model=testbed-tiny,method={method},seed=0"
         assert main(["train", "--config", recipe, "--method", method, "--model", str(init), "--data",
-                     str(data / "train.jsonl"), "--output", str(run), "seed=0", *SMALL, *extra]) == 0
+                     str(data / "train.jsonl"), "--output", str(run), "--run-id", run_id, "seed=0",
+                     *SMALL, *extra]) == 0
         curve = [] if method == "sft" else ["--run", str(run)]
         assert main(["eval", "testbed", "--model", str(run / "model"), "--data", str(data / "test.jsonl"),
                      "--curve-data", str(data / "val.jsonl"), *curve, "--output", str(root / "eval" / method),
-                     "--max-new-tokens", "8", "--identity", "study=testbed", f"method={method}", "seed=0"]) == 0
+                     "--max-new-tokens", "8", "--run-id", run_id]) == 0
     report = root / "report"
     scores = [str(root / "eval" / m / "scores.json") for m in runs]
-    metrics = [str(runs[m] / "metrics.jsonl") for m in ("grpo", "rest_entropy")]
-    assert main(["testbed", "report", "--scores", *scores, "--metrics", *metrics,
+    summaries = [str(runs[m] / "summary.json") for m in ("grpo", "rest_entropy")]
+    assert main(["testbed", "report", "--scores", *scores, "--runs", *summaries,
                  "--output", str(report / "testbed"), "--figures", str(report / "figures")]) == 0
     return root
 
@@ -46,7 +48,7 @@ def study(tmp_path_factory):
 def test_scores_record_identity_and_a_curve_over_kept_checkpoints(study):
     sft = json.loads((study / "eval" / "sft" / "scores.json").read_text())
     grpo = json.loads((study / "eval" / "grpo" / "scores.json").read_text())
-    assert (grpo["study"], grpo["method"], grpo["seed"]) == ("testbed", "grpo", 0)
+    assert grpo["run"] == {"study": "testbed", "model": "testbed-tiny", "method": "grpo", "seed": 0}
     assert [p["rollout"] for p in sft["curve"]] == [0]
     assert [p["rollout"] for p in grpo["curve"]] == [1, 2]  # checkpoint-1, checkpoint-2 (the final model)
     assert grpo["metrics"]["n"] == 6 and all(p["n"] == 4 for p in grpo["curve"])

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from rest.curation.records import rl_ground_truth
 from rest.formats import (
     PLACEHOLDER_THOUGHT_CALL,
     THINK_CLOSE,
@@ -15,32 +16,36 @@ from rest.formats import (
     first_block,
 )
 from rest.io import InputError
+from rest.prompt import record_conversation, render_prompt
 from rest.rewards import compute_reward
-from rest.train.data import load_records, render_prompt, rl_dataset, rl_ground_truth, sft_dataset
+from rest.train.data import check_rl_ground_truth, load_records, rl_dataset, sft_dataset
 
 
-def test_distilled_thoughts_that_mention_tags_get_the_placeholder(sft_records):
-    replaced = 0
+def test_training_rejects_thoughts_that_mention_tags_which_curation_rewrites(sft_records):
+    """17 of the 400 distilled thoughts name a tag: training refuses them, curation's RL
+    ground truth (the placeholder thought) passes and scores itself at the top."""
+    rejected = 0
     for i, rec in enumerate(sft_records):
-        gt, changed = rl_ground_truth(rec["output"], f"record {i}")
-        replaced += changed
-        if changed:
-            assert first_block(gt, THINK_OPEN, THINK_CLOSE).strip() == PLACEHOLDER_THOUGHT_CALL
-        else:
-            assert gt == rec["output"]
-        # every ground truth scores itself at the top of the reward (tool calls parse)
+        try:
+            check_rl_ground_truth(rec["output"], f"record {i}")
+        except InputError as e:
+            assert f"record {i}: ground truth: its thought mentions a tag" in str(e)
+            rejected += 1
+        gt = rl_ground_truth(rec["output"])
+        check_rl_ground_truth(gt, f"record {i}")
+        assert first_block(gt, THINK_OPEN, THINK_CLOSE).strip() == PLACEHOLDER_THOUGHT_CALL or \
+            TOOL_CALL_OPEN not in gt
         r = compute_reward(gt, gt, step=0, dynamic=True)
         assert r.format == 2.0
         assert r.correctness == (2.0 if TOOL_CALL_OPEN in gt else 0.0)
-    assert replaced == 17
+    assert rejected == 17
 
 
 def test_placeholder_keeps_the_real_calls():
     calls = [{"name": "a", "parameters": {"x": 1}}]
     out = (f"{THINK_OPEN} I will write {TOOL_CALL_OPEN} then {TOOL_CALL_CLOSE} {THINK_CLOSE}\n"
            f"{TOOL_CALL_OPEN}\n{json.dumps(calls[0])}\n{TOOL_CALL_CLOSE}")
-    gt, changed = rl_ground_truth(out, "r")
-    assert changed
+    gt = rl_ground_truth(out)
     assert json.loads(first_block(gt, TOOL_CALL_OPEN, TOOL_CALL_CLOSE).strip()) == calls[0]
     assert compute_reward(out, out).correctness < compute_reward(gt, gt).correctness
 
@@ -70,11 +75,42 @@ def test_malformed_record_names_file_and_line(tmp_path):
 
 def test_prompts_are_system_and_user_through_the_chat_template(sft_records, tiny_tokenizer):
     rec = sft_records[0]
-    prompt = render_prompt(tiny_tokenizer, rec)
-    assert prompt.index(rec["instruction"]) < prompt.index(rec["input"])
-    assert prompt.endswith("<|im_start|>assistant\n")
+    prompt = render_prompt(tiny_tokenizer, record_conversation(rec))
+    assert prompt.text.index(rec["instruction"]) < prompt.text.index(rec["input"])
+    assert prompt.text.endswith("<|im_start|>assistant\n")
+    assert tiny_tokenizer.decode(prompt.ids) == prompt.text
     data = rl_dataset(sft_records[:5], tiny_tokenizer, "sft", limit=3)
-    assert data.dataset.column_names == ["prompt", "ground_truth"]
-    assert data.report == {"records": 3, "thoughts_replaced_by_placeholder": 0, "records_not_used_over_limit": 2}
-    sft = sft_dataset(sft_records[:2], tiny_tokenizer)
-    assert sft.dataset[0] == {"prompt": prompt, "completion": rec["output"]}
+    assert data.dataset.column_names == ["prompt", "prompt_ids", "ground_truth"]
+    assert data.dataset[0] == {"prompt": prompt.text, "prompt_ids": prompt.ids, "ground_truth": rec["output"]}
+    assert data.report == {"records": 3, "records_not_used_over_limit": 2}
+    sft = sft_dataset(sft_records[:2], tiny_tokenizer).dataset[0]
+    completion = tiny_tokenizer(rec["output"] + tiny_tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+    assert sft == {"input_ids": prompt.ids + completion, "labels": [-100] * len(prompt.ids) + completion}
+
+
+def test_a_record_is_the_same_ids_in_training_and_in_evaluation(sft_records, tiny_model_dir, make_trainer):
+    """The claim that train and test prompts match: one record's prompt ids as GRPO/ResT
+    generate from them, as SFT trains on them, and as the evaluators' generator feeds them."""
+    import torch
+
+    from rest.eval.generation import GenerationConfig, HFGenerator
+
+    rec = sft_records[3]
+    trainer = make_trainer("rest")
+    expected = render_prompt(trainer.processing_class, record_conversation(rec)).ids
+    rl = rl_dataset([rec], trainer.processing_class, "r").dataset[0]
+    trainer._prompt_ids = [rl["prompt_ids"]]
+    assert trainer._tokenize_prompts([rl["prompt"]])[0] == [expected]
+    sft = sft_dataset([rec], trainer.processing_class).dataset[0]
+    assert sft["input_ids"][:len(expected)] == expected and sft["labels"][len(expected)] != -100
+
+    gen = HFGenerator(str(tiny_model_dir), GenerationConfig(max_new_tokens=1, progress=False))
+    seen = []
+
+    def capture(input_ids, attention_mask, **kw):
+        seen.append(input_ids[attention_mask.bool()].tolist())
+        return torch.cat([input_ids, input_ids[:, -1:]], dim=1)
+
+    gen.model.generate = capture
+    gen.generate([record_conversation(rec)])
+    assert seen == [expected]

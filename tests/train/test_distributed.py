@@ -29,6 +29,8 @@ def test_two_process_rest_step_under_accelerate(tiny_model_dir, train_jsonl, tin
     assert summary["world_size"] == 2 and summary["global_step"] == 2
     # 4 completions per step = 2 processes x 2: one group of 4 (one process alone could not form it)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0].get("step") is None  # the header
+    rows = rows[1:]
     assert [r["step"] for r in rows] == [1, 2] and [r["rollout"] for r in rows] == [1, 2]
     # rollout 1 collects the entropies; rollout 2 applies the table summed over both processes
     assert rows[0]["weight_table"] == 0 and rows[1]["weight_table"] in (1, 2)

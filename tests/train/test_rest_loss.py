@@ -185,3 +185,30 @@ def test_loss_and_gradients_equal_verl_dual_clip(make_trainer, method):
     valid = MASK.bool()
     assert ((adv < 0) & (RATIOS > 3) & valid).any() and ((adv > 0) & (RATIOS > 1.2) & valid).any()
     assert ((adv > 0) & (RATIOS < 0.8) & valid).any() and ((adv < 0) & (RATIOS < 0.8) & valid).any()
+
+
+def test_hook_fires_on_every_micro_batch_of_a_training_step(make_trainer):
+    """One real step of two micro-batches (4 completions, 2 per micro-batch): each loss went
+    through the weighting hook."""
+    trainer = make_trainer("rest", gradient_accumulation_steps=2, num_generations=2,
+                           per_device_train_batch_size=2)
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert trainer.hooked_micro_batches == 2
+
+
+def test_a_weighted_loss_without_the_hook_names_the_trl_version(make_trainer, monkeypatch):
+    """As if TRL renamed the hooked method: the weights would silently be dropped."""
+    import trl
+    from trl import GRPOTrainer
+
+    from rest.train.trainers import ResTTrainer
+
+    monkeypatch.setattr(ResTTrainer, "_get_per_token_logps_and_entropies",
+                        GRPOTrainer._get_per_token_logps_and_entropies)
+    trainer = make_trainer("rest", weighting="released")
+    with pytest.raises(RuntimeError, match=f"TRL {trl.__version__} computed a GRPO loss without"):
+        trainer._compute_loss(trainer.model, fixed_batch(trainer))
+    # plain GRPO (uniform) needs no weights: the same situation is not an error
+    uniform = make_trainer("grpo")
+    uniform._compute_loss(uniform.model, fixed_batch(uniform))

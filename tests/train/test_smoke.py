@@ -9,7 +9,9 @@ import sys
 import pytest
 import yaml
 
+from rest.identity import BASE, RunIdentity
 from rest.io import InputError
+from rest.report.collect import read_training_log
 from rest.train.registry import METHODS
 from rest.train.run import train
 
@@ -17,7 +19,8 @@ REGIONS = {"FORMAT", "NAME", "PARAMS", "THINK", "OTHER"}
 
 
 def read_metrics(run):
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    """The step rows (the header line, which has no step, left out)."""
+    return [row for line in (run / "metrics.jsonl").read_text().splitlines() if "step" in (row := json.loads(line))]
 
 
 @pytest.mark.parametrize("method", list(METHODS))
@@ -25,12 +28,18 @@ def test_every_method_trains_and_writes_its_outputs(method, tiny_model_dir, trai
                                                      fast_overrides, tmp_path):
     m = METHODS[method]
     run = tmp_path / method
+    run_id = RunIdentity("paper", "tiny", method, None if method == BASE else 0)
     summary = train(method, str(tiny_recipe), str(tiny_model_dir), str(train_jsonl), str(run),
-                    fast_overrides(m.trainer))
+                    fast_overrides(m.trainer), run_id)
     assert json.loads((run / "summary.json").read_text()) == summary
     assert summary["method"] == method and summary["display_name"] == m.display
     assert (run / "model" / "config.json").exists() and (run / "model" / "tokenizer.json").exists()
     config = yaml.safe_load((run / "config.yaml").read_text())
+    # the run's identity and resolved config are in its summary and its training log
+    assert summary["run"] == run_id.as_dict() and summary["config"] == config
+    header = json.loads((run / summary["files"]["metrics"]).read_text().splitlines()[0])
+    assert header == {"run": run_id.as_dict(), "config": config}
+    assert read_training_log(run / "metrics.jsonl")[0] == run_id
     rows = read_metrics(run)
     if m.trainer == "none":
         assert summary["global_step"] == 0 and rows == []
@@ -77,3 +86,9 @@ def test_cli_errors_name_the_bad_input(tiny_model_dir, train_jsonl, tiny_recipe,
     with pytest.raises(InputError, match="--data is required"):
         train("sft", str(tiny_recipe), str(tiny_model_dir), None, str(tmp_path / "z"))
     assert not any((tmp_path / d / "summary.json").exists() for d in "xyz")
+    with pytest.raises(InputError, match="--run-id seed=3 but the run's seed is 0"):
+        train("sft", str(tiny_recipe), str(tiny_model_dir), str(train_jsonl), str(tmp_path / "w"),
+              run_id=RunIdentity("paper", "tiny", "sft", 3))
+    with pytest.raises(InputError, match="--run-id method=grpo but --method sft"):
+        train("sft", str(tiny_recipe), str(tiny_model_dir), str(train_jsonl), str(tmp_path / "w"),
+              run_id=RunIdentity("paper", "tiny", "grpo", 0))

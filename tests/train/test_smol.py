@@ -76,10 +76,12 @@ def test_converted_folder_loads_like_any_hf_model(smol_model_dir, smol_tokenizer
 @pytest.mark.slow
 def test_rl_prompt_keeps_the_template_start(smol_tokenizer, sft_records):
     """SmolLM2's BOS is <|im_start|>, written by its template and never added by its tokenizer."""
-    from rest.train.data import render_prompt
+    from rest.prompt import record_conversation, render_prompt
 
-    text = render_prompt(smol_tokenizer, sft_records[0])
-    assert text.startswith("<|im_start|>system\n")
+    rendered = render_prompt(smol_tokenizer, record_conversation(sft_records[0]))
+    assert rendered.text.startswith("<|im_start|>system\n")
+    assert rendered.ids[:1] == smol_tokenizer.convert_tokens_to_ids(["<|im_start|>"])
+    assert rendered.ids.count(rendered.ids[0]) == rendered.text.count("<|im_start|>")
 
 
 @pytest.mark.slow

@@ -1,15 +1,16 @@
 # Job matrix and path helpers shared by the rules. The method list, the paper's labels and
-# which run a method starts from come from the training registry, never copied here.
+# which run a method starts from come from the training registry, never copied here. Each
+# job passes its run's identity (--run-id) to the command, which records it in its outputs.
 import json
 import os
 import shlex
 
 from rest.plan import check as plan_check
 from rest.scale import job_resources, launcher, slurm_resources, train_overrides
+from rest.identity import BASE, DEFAULT_STUDY, RunIdentity
 from rest.train.registry import METHODS
 
 R = config["results"]
-BASE = "base"
 
 for _key, _names in (("methods", config["methods"]), ("ablations.methods", config["ablations"]["methods"])):
     for _name in _names:
@@ -42,8 +43,19 @@ def run_summary(model, method, seed):
     return os.path.join(run_dir(model, method, seed), "summary.json")
 
 
+def run_model_dir(model, method, seed):
+    return os.path.join(run_dir(model, method, seed), "model")
+
+
 def base_model_dir(model):
-    return f"{R}/models/{model}/base"
+    return f"{R}/models/{model}/{BASE}"
+
+
+def run_id(wildcards, study=DEFAULT_STUDY):
+    """The job's run identity as `--run-id` takes it (Base: no seed)."""
+    method = wildcards.get("method", BASE)
+    seed = None if method == BASE else int(wildcards.seed)
+    return RunIdentity(study, wildcards.model, method, seed).as_arg()
 
 
 def benchmarks():
@@ -70,13 +82,8 @@ def train_data(wildcards):
 def train_init(wildcards):
     """The model a run starts from (the registry's init_from)."""
     if METHODS[wildcards.method].init_from == "sft":
-        return run_summary(wildcards.model, "sft", wildcards.seed)
+        return run_model_dir(wildcards.model, "sft", wildcards.seed)
     return base_model_dir(wildcards.model)
-
-
-def model_path(path):
-    """A run's summary.json stands for the run; its weights are in model/ beside it."""
-    return os.path.join(os.path.dirname(path), "model") if path.endswith("summary.json") else path
 
 
 def parent(path):

@@ -30,6 +30,9 @@ rule curate:
     params:
         out=lambda wc, output: parent(output.rl_train),
         flags=cli_flags(config["curate"]),
+    resources:
+        mem_mb=2000,
+        runtime=30,
     conda:
         "../../envs/rest.yaml"
     log:

@@ -3,8 +3,8 @@
 
 
 
-EVAL_SHELL = ("python -m rest eval {params.bench:q} --model {params.model:q} --output {params.out:q}"
-              " {params.flags} > {log:q} 2>&1")
+EVAL_SHELL = ("python -m rest eval {params.bench:q} --model {input.model:q} --output {params.out:q}"
+              " --run-id {params.run_id:q} {params.flags} > {log:q} 2>&1")
 
 for bench in ("apibank", "bfcl"):
 
@@ -12,13 +12,13 @@ for bench in ("apibank", "bfcl"):
         name:
             f"eval_{bench}"
         input:
-            run=rules.train.output.summary,
+            model=rules.train.output.model,
             raw=rules.fetch_data.output,
         output:
             scores=f"{R}/eval/{{model}}/{{method}}/seed{{seed}}/{bench}/scores.json",
         params:
             bench=bench,
-            model=lambda wc, input: model_path(input.run),
+            run_id=run_id,
             out=lambda wc, output: parent(output.scores),
             flags=eval_flags(bench),
         resources:
@@ -36,13 +36,13 @@ for bench in ("apibank", "bfcl"):
         name:
             f"eval_{bench}_base"
         input:
-            model=f"{R}/models/{{model}}/base",
+            model=rules.build_model.output,
             raw=rules.fetch_data.output,
         output:
-            scores=f"{R}/eval/{{model}}/base/{bench}/scores.json",
+            scores=f"{R}/eval/{{model}}/{BASE}/{bench}/scores.json",
         params:
             bench=bench,
-            model=lambda wc, input: input.model,
+            run_id=run_id,
             out=lambda wc, output: parent(output.scores),
             flags=eval_flags(bench),
         resources:
@@ -50,8 +50,8 @@ for bench in ("apibank", "bfcl"):
         conda:
             "../../envs/rest-gpu.yaml"
         log:
-            f"{R}/logs/eval/{{model}}/base/{bench}.log",
+            f"{R}/logs/eval/{{model}}/{BASE}/{bench}.log",
         benchmark:
-            f"{R}/benchmarks/eval/{{model}}/base/{bench}.tsv"
+            f"{R}/benchmarks/eval/{{model}}/{BASE}/{bench}.tsv"
         shell:
             EVAL_SHELL

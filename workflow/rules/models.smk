@@ -6,9 +6,12 @@ rule build_model:
     input:
         corpus=rules.curate.output.sft,
     output:
-        directory(f"{R}/models/{{model}}/base"),
+        directory(f"{R}/models/{{model}}/{BASE}"),
     params:
         args=build_model_args,
+    resources:
+        mem_mb=4000,
+        runtime=30,
     conda:
         "../../envs/rest.yaml"
     log:

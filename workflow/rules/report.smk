@@ -11,10 +11,17 @@ rule report:
         sections=tb_sections(),
     output:
         index=f"{R}/report/index.md",
+        tables=report(directory(f"{R}/report/tables"), patterns=["{name}.csv"],
+                      caption="../report/tables.rst", category="Tables"),
+        figures=report(directory(f"{R}/report/figures"), patterns=["{name}.png"],
+                       caption="../report/figures.rst", category="Figures"),
+        audit=report(f"{R}/report/audit.csv", caption="../report/audit.rst", category="Audit"),
     params:
         out=lambda wc, output: parent(output.index),
-        metrics=lambda wc, input: [p.replace("summary.json", "metrics.jsonl") for p in input.runs],
         config=json.dumps(config),
+    resources:
+        mem_mb=2000,
+        runtime=15,
     conda:
         "../../envs/rest.yaml"
     log:
@@ -22,6 +29,6 @@ rule report:
     benchmark:
         f"{R}/benchmarks/report.tsv"
     shell:
-        "python -m rest report --scores {input.scores:q} --metrics {params.metrics:q}"
+        "python -m rest report --scores {input.scores:q} --runs {input.runs:q}"
         " --run-config {params.config:q} --data-dir {input.raw:q} --output {params.out:q}"
         " --sections {input.sections:q} > {log:q} 2>&1"

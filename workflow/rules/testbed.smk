@@ -48,9 +48,10 @@ rule testbed_train:
         recipe=lambda wc: TB["recipe"],
     output:
         summary=f"{TB_R}/runs/{{method}}/seed{{seed}}/summary.json",
+        model=directory(f"{TB_R}/runs/{{method}}/seed{{seed}}/model"),
     params:
         run_dir=lambda wc, output: parent(output.summary),
-        init=lambda wc, input: model_path(input.init),
+        run_id=tb_run_id,
     threads: 1
     conda:
         "../../envs/rest.yaml"
@@ -59,20 +60,22 @@ rule testbed_train:
     benchmark:
         f"{R}/benchmarks/testbed/train/{{method}}/seed{{seed}}.tsv"
     shell:
-        "python -m rest train --config {input.recipe:q} --method {wildcards.method:q} --model {params.init:q}"
-        " --data {input.data:q} --output {params.run_dir:q} seed={wildcards.seed:q} > {log:q} 2>&1"
+        "python -m rest train --config {input.recipe:q} --method {wildcards.method:q} --model {input.init:q}"
+        " --data {input.data:q} --output {params.run_dir:q} --run-id {params.run_id:q} seed={wildcards.seed:q}"
+        " > {log:q} 2>&1"
 
 
 rule testbed_eval:
     input:
         run=f"{TB_R}/runs/{{method}}/seed{{seed}}/summary.json",
+        model=f"{TB_R}/runs/{{method}}/seed{{seed}}/model",
         test=rules.testbed_data.output.test,
         val=rules.testbed_data.output.val,
     output:
         scores=f"{TB_R}/eval/{{method}}/seed{{seed}}/scores.json",
     params:
-        model=lambda wc, input: model_path(input.run),
         out=lambda wc, output: parent(output.scores),
+        run_id=tb_run_id,
         # the warm-up's final model is rollout 0 of every curve; RL runs add their checkpoints
         curve=lambda wc, input: "" if wc.method == TB["warmup"] else shell_words("--run", parent(input.run)),
         flags=lambda wc: cli_flags(TB["eval"]),
@@ -84,9 +87,9 @@ rule testbed_eval:
     benchmark:
         f"{R}/benchmarks/testbed/eval/{{method}}/seed{{seed}}.tsv"
     shell:
-        "python -m rest eval testbed --model {params.model:q} --data {input.test:q} --curve-data {input.val:q}"
+        "python -m rest eval testbed --model {input.model:q} --data {input.test:q} --curve-data {input.val:q}"
         " {params.curve} --output {params.out:q} {params.flags}"
-        f" --identity study={TB_STUDY} method={{wildcards.method:q}} seed={{wildcards.seed:q}} > {{log:q}} 2>&1"
+        " --run-id {params.run_id:q} > {log:q} 2>&1"
 
 
 rule testbed_report:
@@ -97,7 +100,6 @@ rule testbed_report:
         summary=f"{TB_REPORT}/summary.json",
         section=f"{TB_REPORT}/section.md",
     params:
-        metrics=lambda wc, input: [p.replace("summary.json", "metrics.jsonl") for p in input.runs],
         figures=f"{R}/report/figures",
         out=lambda wc, output: parent(output.summary),
         warmup=lambda wc: TB["warmup"],
@@ -109,7 +111,7 @@ rule testbed_report:
     benchmark:
         f"{R}/benchmarks/testbed/report.tsv"
     shell:
-        "python -m rest testbed report --scores {input.scores:q} --metrics {params.metrics:q}"
+        "python -m rest testbed report --scores {input.scores:q} --runs {input.runs:q}"
         " --warmup {params.warmup:q} {params.variance} --output {params.out:q} --figures {params.figures:q}"
         " > {log:q} 2>&1"
 
@@ -118,15 +120,14 @@ rule testbed_variance:
     # Theorems 1-2 measured on seed `variance.seed`'s GRPO run: the warm-up (rollout 0), the
     # middle checkpoint and the final model, on the held-out tasks.
     input:
-        warmup=lambda wc: tb_run(TB["warmup"], TB["variance"]["seed"]),
-        run=lambda wc: tb_run("grpo", TB["variance"]["seed"]),
+        warmup=lambda wc: tb_model(TB["warmup"], TB["variance"]["seed"]),
+        run=lambda wc: tb_model("grpo", TB["variance"]["seed"]),
         data=rules.testbed_data.output.test,
     output:
         f"{TB_REPORT}/variance.json",
     params:
-        checkpoints=lambda wc, input: [model_path(input.warmup),
-                                       f"{parent(input.run)}/checkpoints/checkpoint-{TB_MID}",
-                                       model_path(input.run)],
+        checkpoints=lambda wc, input: [input.warmup, f"{parent(input.run)}/checkpoints/checkpoint-{TB_MID}",
+                                       input.run],
         rollouts=lambda wc: [0, TB_MID, TB_END],
         flags=lambda wc: cli_flags({k: v for k, v in TB["variance"].items() if k != "enabled"})
         + " " + shell_words("--max-new-tokens", TB["eval"]["max_new_tokens"]),

@@ -3,6 +3,8 @@ import yaml
 
 TB = config.get("testbed") or {"enabled": False}
 TB_STUDY = "testbed"
+#: The study's model, as run identities name it.
+TB_MODEL = "testbed-tiny"
 TB_R = f"{R}/testbed"
 TB_REPORT = f"{R}/report/{TB_STUDY}"
 
@@ -23,6 +25,14 @@ if TB["enabled"]:
 
 def tb_run(method, seed):
     return f"{TB_R}/runs/{method}/seed{seed}/summary.json"
+
+
+def tb_model(method, seed):
+    return f"{TB_R}/runs/{method}/seed{seed}/model"
+
+
+def tb_run_id(wildcards):
+    return RunIdentity(TB_STUDY, TB_MODEL, wildcards.method, int(wildcards.seed)).as_arg()
 
 
 def tb_scores(method, seed):
@@ -52,4 +62,4 @@ def tb_init(wildcards):
     """The warm-up starts from the study's base model, every RL method from that seed's warm-up."""
     if wildcards.method == TB["warmup"]:
         return f"{TB_R}/models/base"
-    return tb_run(TB["warmup"], wildcards.seed)
+    return tb_model(TB["warmup"], wildcards.seed)

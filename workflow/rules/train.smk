@@ -9,9 +9,10 @@ rule train:
         recipe=config["recipe"],
     output:
         summary=f"{R}/runs/{{model}}/{{method}}/seed{{seed}}/summary.json",
+        model=directory(f"{R}/runs/{{model}}/{{method}}/seed{{seed}}/model"),
     params:
         run_dir=lambda wc, output: parent(output.summary),
-        init=lambda wc, input: model_path(input.init),
+        run_id=run_id,
         overrides=lambda wc: overrides(train_overrides(config, wc.model, wc.method)),
         launch=lambda wc: launcher(job_resources(config, wc.model, "train")),
     resources:
@@ -23,6 +24,6 @@ rule train:
     benchmark:
         f"{R}/benchmarks/train/{{model}}/{{method}}/seed{{seed}}.tsv"
     shell:
-        "{params.launch} -m rest train --config {input.recipe:q} --method {wildcards.method:q} --model {params.init:q}"
-        " --data {input.data:q} --output {params.run_dir:q} seed={wildcards.seed:q} {params.overrides}"
-        " > {log:q} 2>&1"
+        "{params.launch} -m rest train --config {input.recipe:q} --method {wildcards.method:q}"
+        " --model {input.init:q} --data {input.data:q} --output {params.run_dir:q}"
+        " --run-id {params.run_id:q} seed={wildcards.seed:q} {params.overrides} > {log:q} 2>&1"
