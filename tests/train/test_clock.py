@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rest.regions import Region, region_bits
-from rest.rewards import RolloutClock, make_reward_funcs
+from rest.rewards import RolloutClock
 from rest.train.metrics import MetricsCallback
 
 #: 2 prompts x 2 generations per micro-batch, 2 micro-batches per optimizer step, 8 micro-batches
@@ -73,13 +73,14 @@ def test_reward_ramp_and_curriculum_advance_once_per_rollout(make_trainer):
 
 def test_metrics_record_the_rollout_beside_the_step(make_trainer, tmp_path):
     args = make_trainer("grpo", **FOUR_PER_ROLLOUT).args
-    callback = MetricsCallback(tmp_path / "metrics.jsonl")
+    callback = MetricsCallback(tmp_path / "metrics.jsonl", {"run": None, "config": {}})
     state = SimpleNamespace(is_world_process_zero=True, global_step=0)
     callback.on_train_begin(args, state, None)
     for step in range(1, 13):
         state.global_step = step  # logged after the step
         callback.on_log(args, state, None, logs={"loss": 0.1, "weight/table": 1.0})
-    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    header, *rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert header == {"run": None, "config": {}}
     assert [(r["step"], r["rollout"]) for r in rows] == list(zip(range(1, 13), ROLLOUT_OF_STEP))
     assert rows[0]["weight_table"] == 1
 
@@ -91,7 +92,7 @@ def test_a_real_run_logs_rollouts_and_ramps_once_per_rollout(tiny_model_dir, tra
 
     train("rest", str(tiny_recipe), str(tiny_model_dir), str(train_jsonl), str(tmp_path),
           fast_overrides("rest", **{**FOUR_PER_ROLLOUT, "max_steps": 5, "save_strategy": "no"}))
-    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()][1:]
     assert [r["rollout"] for r in rows] == ROLLOUT_OF_STEP[:5]
     think = [r["region_weights"]["THINK"] for r in rows]
     assert think == pytest.approx([0.6 + 0.002 * s for s in ROLLOUT_OF_STEP[:5]])

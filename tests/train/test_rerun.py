@@ -62,8 +62,8 @@ def test_rerunning_a_finished_run_finalizes_it_without_training(run_sft, tmp_pat
     assert second["train_loss"] == pytest.approx(first["train_loss"], rel=1e-9)
     after = _weights(run / "model")
     assert all(bool((before[k] == after[k]).all()) for k in before)
-    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert steps == [1, 2]
+    steps = [json.loads(line).get("step") for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [None, 1, 2]  # the header, then each step once
 
 
 def test_kill_between_last_checkpoint_and_summary_finalizes_like_the_uninterrupted_run(run_sft, tmp_path):
@@ -204,4 +204,5 @@ def test_command_line_overrides_train_as_yaml_1_2_values(tiny_model_dir, short_j
     resolved = yaml.safe_load((run / "config.yaml").read_text())
     assert resolved["learning_rate"] == 0.003
     assert resolved["upweight_regions"] == ["NAME", "THINK"]
-    assert json.loads((run / "metrics.jsonl").read_text().splitlines()[0])["learning_rate"] == 0.003
+    header, first = (json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()[:2])
+    assert header["config"]["learning_rate"] == 0.003 and first["learning_rate"] == 0.003
