@@ -223,11 +223,12 @@ def profile_weighter(profile: str, regions: torch.Tensor, mask: torch.Tensor, en
     """The weighter of a profile, ready to weight tokens; ``paper`` gets its Eq. 9 table from
     the entropies of these samples (one batch, all groups). Every call to the weighting code
     of ``rest.weights`` is here and in :func:`profile_weights`."""
-    from rest.weights import TokenWeighter
+    from rest.weights import WEIGHTED_REGIONS, TokenWeighter, region_mean_entropy
 
     weighter = TokenWeighter(profile)
     if profile == "paper" and entropies is not None:
-        weighter.observe(regions, mask, entropies)
+        mean = region_mean_entropy(regions, mask, entropies)
+        weighter.set_entropy_table({r.name: float(mean[r]) for r in WEIGHTED_REGIONS})
     return weighter
 
 

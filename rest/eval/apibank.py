@@ -190,7 +190,8 @@ def evaluate(model: str, output: Path, data_dir: Path, *, backend: str = "hf", c
     result = scores_record(
         "apibank", run, versions=run_versions(data_sha256(files)), generation=generator.generation_info(backend),
         config={"model": str(model), "limit": limit},
-        items=[{"id": f"level-{r['level']}/{r['index']}", "correct": r["correct"]} for r in rows],
+        items=[{"id": f"level-{r['level']}/{r['index']}", "correct": r["correct"], "group": f"level_{r['level']}"}
+               for r in rows],
         metrics=scores.metrics(), counts=scores.counts())
     if limit is not None:
         # Accuracies stay over the full level files, so a limited run is a lower bound.

@@ -116,7 +116,7 @@ def evaluate(
         "bfcl", run, versions=run_versions(bfcl.DATA_VERSION), generation=generator.generation_info(backend),
         config={"model": str(model), "categories": categories, "limit_per_category": limit_per_category,
                 "max_steps_per_turn": max_steps, "checker_model_name": bfcl.CHECKER_MODEL_NAME},
-        items=[{"id": r["id"], "category": r["category"], "correct": r["valid"]} for r in results],
+        items=[{"id": r["id"], "group": r["category"], "correct": r["valid"]} for r in results],
         metrics=bfcl.paper_columns(counts), categories=bfcl.category_percentages(counts), counts=counts,
         rejected_calls=rejected, timed_out_calls=timed_out)
     atomic_write_json(output / "scores.json", scores)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from rest.io import InputError, read_json, read_jsonl
-from rest.report.collect import parse_eval_path
+from rest.io import InputError, read_json
 from rest.report.tables import SINGLE_RUN_NOTE, write_frame_table
+from rest.scores import read_scores
 from rest.stats import paired_bootstrap
 
 #: ResT variants, compared with GRPO; every other ResT-trainer method is an ablation of ``rest``.
@@ -47,42 +47,19 @@ def comparisons(registry: dict | None = None) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- per-item results
 
 
-def _apibank_items(folder: Path) -> list[dict] | None:
-    path = folder / "predictions.jsonl"
-    if not path.exists():
-        return None
-    return [{"item": f"level_{r['level']}/{r['index']}", "group": f"level_{r['level']}", "correct": r["correct"]}
-            for r in read_jsonl(path)]
-
-
-def _bfcl_items(folder: Path) -> list[dict] | None:
-    path = folder / "results.jsonl"
-    if not path.exists():
-        return None
-    return [{"item": r["id"], "group": r["category"], "correct": r["valid"]} for r in read_jsonl(path)]
-
-
-_ITEM_FILES: dict[str, Callable[[Path], list[dict] | None]] = {"apibank": _apibank_items, "bfcl": _bfcl_items}
-
-
 def item_outcomes(scores_path: str | Path) -> pd.DataFrame | None:
     """Per-item results of one evaluation: ``item`` (stable id), ``group``, ``correct`` (0/1).
 
-    The one place that knows where they live: the ``items`` list of scores.json when it has
-    one (``{"id", "group", "correct"}`` each), else the per-entry file the evaluator writes
-    beside it (API-Bank ``predictions.jsonl``, BFCL ``results.jsonl``). None when neither exists.
+    Read from the ``items`` of scores.json (docs/scores.md): each has an ``id``, its
+    ``group`` (API-Bank level, BFCL category) and ``correct``. None when it lists no items.
     """
     path = Path(scores_path)
-    scores = read_json(path)
+    _, record = read_scores(path)
     try:
-        if isinstance(scores.get("items"), list):
-            rows = [{"item": str(r["id"]), "group": r["group"], "correct": r["correct"]} for r in scores["items"]]
-        else:
-            reader = _ITEM_FILES.get(scores.get("benchmark") or path.parent.name)
-            rows = reader(path.parent) if reader else None
+        rows = [{"item": str(r["id"]), "group": r["group"], "correct": r["correct"]} for r in record["items"]]
     except (KeyError, TypeError) as e:
         raise InputError(f"{path}: per-item results lack key {e}") from e
-    if rows is None:
+    if not rows:
         return None
     df = pd.DataFrame(rows, columns=ITEM_COLUMNS)
     df["correct"] = df["correct"].astype(float)
@@ -152,7 +129,12 @@ class Evaluation:
 
 
 def _evaluations(score_paths) -> list[Evaluation]:
-    return [Evaluation(*parse_eval_path(p), Path(p)) for p in score_paths]
+    """Each evaluation with the identity its scores.json records."""
+    out = []
+    for p in score_paths:
+        run, record = read_scores(p)
+        out.append(Evaluation(run.model, run.method, run.seed, record["benchmark"], Path(p)))
+    return out
 
 
 def paired_differences(score_paths, pairs: list[tuple[str, str]] | None = None, *,

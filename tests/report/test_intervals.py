@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from rest.identity import RunIdentity
 from rest.io import InputError
 from rest.report.intervals import (
     comparisons,
@@ -14,19 +15,21 @@ from rest.report.intervals import (
     paired_differences,
     write_intervals,
 )
+from rest.scores import scores_record
 
 LEVELS = {1: 4, 2: 2}  # items per API-Bank level in these hand-built evaluations
 
 
 def write_apibank(root, method, seed, outcomes, model="tiny"):
-    """scores.json plus predictions.jsonl, as `rest eval apibank` writes them."""
-    folder = root / "eval" / model / method / f"seed{seed}" / "apibank"
+    """scores.json as `rest eval apibank` writes it (the folder says nothing: identity is inside)."""
+    folder = root / f"{model}-{method}-{seed}"
     folder.mkdir(parents=True)
-    rows = [{"level": lv, "index": i, "completion": "", "correct": bool(c)}
-            for lv, cs in outcomes.items() for i, c in enumerate(cs)]
-    (folder / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    items = [{"id": f"level-{lv}/{i}", "correct": bool(c), "group": f"level_{lv}"}
+             for lv, cs in outcomes.items() for i, c in enumerate(cs)]
     counts = {f"level_{lv}": {"correct": sum(outcomes[lv]), "total": n, "predicted": n} for lv, n in LEVELS.items()}
-    (folder / "scores.json").write_text(json.dumps({"benchmark": "apibank", "metrics": {}, "counts": counts}))
+    record = scores_record("apibank", RunIdentity("paper", model, method, seed), versions={}, generation={},
+                           config={}, items=items, metrics={}, counts=counts)
+    (folder / "scores.json").write_text(json.dumps(record))
     return folder / "scores.json"
 
 
@@ -84,18 +87,22 @@ def test_bfcl_columns_weight_items_as_the_column_does():
         {"level_1": 1 / 6, "level_2": 1 / 6})
 
 
-def test_items_come_from_the_score_file_when_it_has_them(tmp_path):
-    path = tmp_path / "eval" / "m" / "rest" / "seed0" / "bfcl" / "scores.json"
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"benchmark": "bfcl", "items": [{"id": "simple_python_0", "group": "simple_python",
-                                                               "correct": True}]}))
+def test_items_come_from_the_score_file(tmp_path):
+    path = tmp_path / "scores.json"
+    run = RunIdentity("paper", "m", "rest", 0)
+
+    def write(items):
+        path.write_text(json.dumps(scores_record("bfcl", run, versions={}, generation={}, config={},
+                                                 items=items, metrics={})))
+
+    write([{"id": "simple_python_0", "group": "simple_python", "correct": True}])
     assert item_outcomes(path).to_dict("records") == [{"item": "simple_python_0", "group": "simple_python",
                                                        "correct": 1.0}]
-    path.write_text(json.dumps({"benchmark": "bfcl", "items": [{"group": "simple_python", "correct": True}]}))
-    with pytest.raises(InputError, match="scores.json: per-item results lack key 'id'"):
+    write([{"id": "simple_python_0", "correct": True}])
+    with pytest.raises(InputError, match="scores.json: per-item results lack key 'group'"):
         item_outcomes(path)
-    path.write_text(json.dumps({"benchmark": "bfcl"}))
-    assert item_outcomes(path) is None  # no results.jsonl beside it either
+    write([])
+    assert item_outcomes(path) is None
 
 
 def test_comparisons_are_the_papers():
