@@ -34,6 +34,13 @@ def test_paper_recipe_makes_eight_optimizer_steps_per_rollout(processes, accumul
     assert optimizer_steps_per_rollout(2048, 8, 8, 32) == 1
 
 
+def test_paper_recipe_caps_the_vllm_context():
+    """Prompt 2,048 + completion 2,048: Qwen3-4B-2507's declared 262k context would not fit beside training."""
+    g = _paper_grpo()
+    assert g["vllm_max_model_length"] == 2048 + g["max_completion_length"] == 4096
+    assert g["use_vllm"] and g["vllm_mode"] == "colocate"
+
+
 def test_accumulation_that_is_not_whole_fails_naming_the_fix():
     with pytest.raises(InputError, match=r"optimizer_batch_size 256 is not a multiple of per_device_train_batch_size "
                                          r"3 x 8 process\(es\) = 24; change per_device_train_batch_size"):
