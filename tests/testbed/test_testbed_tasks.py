@@ -12,7 +12,7 @@ import pytest
 from rest.formats import TOOL_CALL_OPEN, parse_completion
 from rest.rewards import compute_reward
 from rest.testbed.tasks import BY_NAME, CATALOGUE, SLOTS, Knobs, make_splits
-from rest.train.data import rl_ground_truth
+from rest.train.data import check_rl_ground_truth
 
 
 def _splits(knobs=None, sizes=None, seed=0):
@@ -35,7 +35,7 @@ def test_splits_are_disjoint_and_held_out_tasks_do_not_depend_on_train_size():
 
 def test_gold_answers_are_in_the_project_format_and_score_the_static_maximum():
     for task in _splits()["test"]:
-        rl_ground_truth(task["output"], "gold")  # the training data's own check
+        check_rl_ground_truth(task["output"], "gold")  # the training data's own check
         parsed = parse_completion(task["output"])
         assert parsed.think and parsed.bad_call_lines == 0 and parsed.response is None
         assert task["output"].startswith("<think>") and TOOL_CALL_OPEN in task["output"]
