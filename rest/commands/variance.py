@@ -71,15 +71,16 @@ def _prompts(records, tokenizer, args) -> list[tuple[list[int], str]]:
     """The fixed prompt set: ``--groups`` records chosen by ``--seed``, rendered and tokenized."""
     import numpy as np
 
-    from rest.train.data import render_prompt, rl_ground_truth
+    from rest.prompt import record_conversation, render_prompt
+    from rest.train.data import check_rl_ground_truth
 
     if len(records) < args.groups:
         raise InputError(f"{args.data}: {len(records)} records, fewer than --groups {args.groups}")
     chosen = sorted(np.random.default_rng(args.seed).choice(len(records), args.groups, replace=False).tolist())
     out = []
     for i in chosen:
-        gt, _ = rl_ground_truth(records[i]["output"], f"{args.data}: record {i}")
-        out.append((tokenizer(render_prompt(tokenizer, records[i]))["input_ids"], gt))
+        check_rl_ground_truth(records[i]["output"], f"{args.data}: record {i}")
+        out.append((render_prompt(tokenizer, record_conversation(records[i])).ids, records[i]["output"]))
     return out
 
 
