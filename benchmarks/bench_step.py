@@ -8,7 +8,9 @@ machine hits both alike; each pair of steps samples with the same seed from the 
 normal training loop in fresh processes, alternating. Same recipe, seed, prompts and a
 forced completion length throughout; the only difference is ResT's region tagging and
 weighting. Targets: time <= 1.02,
-memory <= 1.05.
+memory <= 1.05. Each ratio is printed with the spread (min / median / max) of its pairs
+(step i of ResT over step i of GRPO; fresh process i of each); when that spread is wider
+than the target's margin (0.02, 0.05) the ratio is flagged as noise, not a result.
 """
 
 from __future__ import annotations
@@ -82,8 +84,23 @@ def time_worker(args) -> None:
             times[kind].append(time.perf_counter() - t0)
             t.model.zero_grad()
     result = {k: statistics.median(v[1:]) for k, v in times.items()}
+    result["pairs"] = [r / g for r, g in zip(times["rest"][1:], times["grpo"][1:])]
     result["rest_own_s"] = sum(own) / len(times["rest"])
     print(json.dumps(result))
+
+
+def ratio_lines(what: str, ratio: float, pairs: list[float], target: float) -> list[str]:
+    """The ratio beside its pairs' min / median / max, and a warning when their spread is
+    wider than the target's margin above parity (``target - 1``)."""
+    lo, mid, hi = min(pairs), statistics.median(pairs), max(pairs)
+    head = (f"ResT/GRPO {what}: {ratio:.3f}  (target <= {target:.2f}; {len(pairs)} pairs: "
+            f"min {lo:.3f} / median {mid:.3f} / max {hi:.3f})")
+    lines = [head]
+    margin = target - 1.0
+    if hi - lo > margin:
+        lines.append(f"  NOISE: the pairs spread {hi - lo:.3f}, wider than the target's margin {margin:.2f}; "
+                     "this ratio is not a result (rerun on a quiet machine, or with more --repeats)")
+    return lines
 
 
 def _timed(fn, sink: list):
@@ -155,6 +172,7 @@ def main() -> None:
     for _ in range(args.repeats):
         for kind in ("grpo", "rest"):
             rss[kind].append(measure(kind, args)["peak_rss_mb"])
+    rss_pairs = [r / g for r, g in zip(rss["rest"], rss["grpo"])]
     rss = {k: statistics.median(v) for k, v in rss.items()}
     print(f"setting: {args.batch} completions x {args.length} tokens per step (generation + loss + backward)")
     print(f"step time, {args.steps * args.repeats - 1} interleaved steps each, one process (medians):")
@@ -163,8 +181,9 @@ def main() -> None:
     print(f"  GRPO {rss['grpo']:.0f} MB   ResT {rss['rest']:.0f} MB")
     print(f"ResT-only work (region tagging + weights): {step['rest_own_s'] * 1000:.2f} ms per step "
           f"= {step['rest_own_s'] / step['grpo']:.2%} of a GRPO step")
-    print(f"ResT/GRPO step time: {step['rest'] / step['grpo']:.3f}  (target <= 1.02)")
-    print(f"ResT/GRPO peak RSS:  {rss['rest'] / rss['grpo']:.3f}  (target <= 1.05)")
+    for line in (ratio_lines("step time", step["rest"] / step["grpo"], step["pairs"], 1.02)
+                 + ratio_lines("peak RSS", rss["rest"] / rss["grpo"], rss_pairs, 1.05)):
+        print(line)
 
 
 if __name__ == "__main__":
