@@ -134,13 +134,15 @@ def measure(worker: str, args) -> dict:
 
 def build_inputs(args) -> None:
     """Default inputs: the tiny model and the rlla SFT records from the data directory."""
+    from rest.curation.records import rl_ground_truth
     from rest.io import resolve_data_dir
     from rest.models.tiny import build_tiny_model
 
     records = json.loads((resolve_data_dir(args.data_dir) / "train/toolrl_rlla_4k_raw/rlla_sft.json").read_text())
     tmp = Path(tempfile.mkdtemp(prefix="bench-step-"))
     data = tmp / "records.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    # as `rest curate` makes RL records of them: the placeholder thought
+    data.write_text("".join(json.dumps({**r, "output": rl_ground_truth(r["output"])}) + "\n" for r in records))
     if args.model is None:
         texts = [r["instruction"] + "\n" + r["input"] + "\n" + r["output"] for r in records]
         args.model = str(build_tiny_model(tmp / "tiny", texts, seed=0))
@@ -150,7 +152,7 @@ def build_inputs(args) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help="model dir (default: build the tiny model)")
-    p.add_argument("--data", help="rlla JSONL/JSON (default: rlla_sft.json from the data dir)")
+    p.add_argument("--data", help="curated rlla JSONL (default: rlla_sft.json from the data dir, curated here)")
     p.add_argument("--data-dir", help="data directory (default: $REST_DATA_DIR)")
     p.add_argument("--recipe", default=str(REPO / "config/recipes/tiny.yaml"))
     p.add_argument("--steps", type=int, default=4, help="steps per run; the first is warm-up")
