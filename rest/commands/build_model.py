@@ -18,6 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rest.train.build import build_model_from_args
+    from rest.models.build import build_model_from_args
 
     return build_model_from_args(args)
