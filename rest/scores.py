@@ -27,7 +27,7 @@ def run_versions(data: Any) -> dict:
 
 def data_sha256(paths: dict[str, Path]) -> dict[str, str]:
     """name -> sha256 of each data file a score was computed from (the data's version)."""
-    from rest.curation.manifest import sha256_file
+    from rest.data.manifest import sha256_file
 
     return {name: sha256_file(p) for name, p in paths.items()}
 

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rest.io import check_output_folder
-    from rest.train.build import build_model_from_args
+    from rest.models.build import build_model_from_args
 
     check_output_folder(args.output)
     return build_model_from_args(args)

@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rest.curation.manifest import fetch, load_manifest, verify
+    from rest.data.manifest import fetch, load_manifest, verify
     from rest.io import (
         DATA_DIR_ENV,
         InputError,

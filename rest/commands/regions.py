@@ -1,7 +1,8 @@
 """Show each token of a completion with its region and ResT weight.
 
-In a terminal the tokens are coloured by region, the quickest way to see what ResT
-up-weights; otherwise one tab-separated line per token (index, token, region, weight).
+In a terminal the tokens are coloured by region, each followed by its weight in dim
+brackets, the quickest way to see what ResT up-weights; otherwise one tab-separated line per
+token (index, token, region, weight).
 
   rest regions --tokenizer DIR "<think> ... </think> <tool_call> ..."
   rest regions --tokenizer DIR --jsonl completions.jsonl    # {"completion": str} per line
@@ -21,6 +22,7 @@ from rest.io import InputError, iter_jsonl, require_keys
 
 COLOURS = {"FORMAT": "\033[45m", "NAME": "\033[41m", "PARAMS": "\033[43m", "THINK": "\033[46m", "OTHER": ""}
 RESET = "\033[0m"
+DIM = "\033[2m"
 
 
 def add_arguments(parser) -> None:
@@ -63,7 +65,8 @@ def run(args) -> int:
         if n:
             print()
         if colour:
-            pieces = [f"{COLOURS[REGION_NAMES[r]]}{tokenizer.decode([i])}{RESET}" for i, r in zip(ids, regions.tolist())]
+            pieces = [f"{COLOURS[REGION_NAMES[r]]}{tokenizer.decode([i])}{RESET}{DIM}[{wk:.2f}]{RESET}"
+                      for i, r, wk in zip(ids, regions.tolist(), w)]
             print("".join(pieces))
             print("  ".join(f"{COLOURS[name]}{name}{RESET}" for name in REGION_NAMES))
         else:

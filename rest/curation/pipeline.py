@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from rest.curation import hammer, toolace, xlam
-from rest.curation.manifest import manifest_entry, sha256_file
 from rest.curation.mix import dedup_key, mix
 from rest.curation.records import (
     TOOLRL_SPLIT_SEED,
@@ -29,6 +28,7 @@ from rest.curation.records import (
     seeded_subset,
     toolrl_split,
 )
+from rest.data.manifest import manifest_entry, sha256_file
 from rest.io import InputError, atomic_write_json, atomic_write_jsonl, read_json, resolve_data_dir
 
 OUTPUT_FILES = ("rl_train.jsonl", "rl_val.jsonl", "sft.jsonl")

@@ -1,6 +1,7 @@
 """The `reward` and `regions` commands, run as users run them."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -75,8 +76,12 @@ def test_regions_command_plain_and_coloured(tiny_model_dir):
     assert by_token["\n"] == ("OTHER", 0.0)
     weights = [float(w) for *_, w in lines if float(w) > 0]
     assert sum(weights) / len(weights) == pytest.approx(1.0, abs=1e-3)
-    coloured = rest("regions", "--tokenizer", str(tiny_model_dir), "--color", "always", text)
+    coloured = rest("regions", "--tokenizer", str(tiny_model_dir), "--weighting", "released", "--color", "always",
+                    text)
     assert "\033[" in coloured.stdout and "NAME" in coloured.stdout
+    # colour mode shows each token's weight too, the same as the plain lines
+    shown = [float(w) for w in re.findall(r"\033\[2m\[([0-9.]+)\]", coloured.stdout)]
+    assert shown == pytest.approx([round(float(w), 2) for *_, w in lines], abs=1e-9)
 
 
 def test_methods_json_shows_what_each_method_trains_with():

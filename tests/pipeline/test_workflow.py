@@ -141,3 +141,16 @@ def test_rebuild_route_is_one_config_switch(tmp_path):
     curate = next(line for line in proc.stdout.splitlines() if "python -m rest curate" in line)
     for flag in ("--route rebuild", "--seed 3", "--toolace-size 20", "--hammer-size 10", "--xlam-size 10"):
         assert flag in curate
+
+
+def test_config_readme_is_generated_from_the_schema():
+    """config/README.md documents every schema key; regenerate it with scripts/config_readme.py."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(REPO / "scripts/config_readme.py"), "--check"], check=False,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    readme = (REPO / "config/README.md").read_text()
+    for key in ("`results`", "`curate.route`", "`models.<name>.paper_model`", "`eval.bfcl.max_steps_per_turn`"):
+        assert key in readme

@@ -86,11 +86,11 @@ def test_metrics_record_the_rollout_beside_the_step(make_trainer, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_real_run_logs_rollouts_and_ramps_once_per_rollout(tiny_model_dir, train_jsonl, tiny_recipe,
+def test_a_real_run_logs_rollouts_and_ramps_once_per_rollout(tiny_model_dir, rl_jsonl, tiny_recipe,
                                                               fast_overrides, tmp_path):
     from rest.train.run import train
 
-    train("rest", str(tiny_recipe), str(tiny_model_dir), str(train_jsonl), str(tmp_path),
+    train("rest", str(tiny_recipe), str(tiny_model_dir), str(rl_jsonl), str(tmp_path),
           fast_overrides("rest", **{**FOUR_PER_ROLLOUT, "max_steps": 5, "save_strategy": "no"}))
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()][1:]
     assert [r["rollout"] for r in rows] == ROLLOUT_OF_STEP[:5]

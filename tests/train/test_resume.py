@@ -13,11 +13,11 @@ import pytest
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_at_the_right_step(tiny_model_dir, train_jsonl, tiny_recipe, tmp_path):
+def test_killed_run_resumes_at_the_right_step(tiny_model_dir, rl_jsonl, tiny_recipe, tmp_path):
     run = tmp_path / "run"
     # the entropy rule keeps state; with ema tracking it folds in every micro-batch
     cmd = [sys.executable, "-m", "rest", "train", "--config", str(tiny_recipe), "--method", "rest_entropy",
-           "--model", str(tiny_model_dir), "--data", str(train_jsonl), "--output", str(run),
+           "--model", str(tiny_model_dir), "--data", str(rl_jsonl), "--output", str(run),
            "max_steps=6", "save_steps=2", "save_total_limit=5", "per_device_train_batch_size=2",
            "num_generations=2", "max_completion_length=8", "max_train_records=12", "entropy_tracking=ema"]
     first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -24,12 +24,12 @@ def read_metrics(run):
 
 
 @pytest.mark.parametrize("method", list(METHODS))
-def test_every_method_trains_and_writes_its_outputs(method, tiny_model_dir, train_jsonl, tiny_recipe,
+def test_every_method_trains_and_writes_its_outputs(method, tiny_model_dir, data_for, tiny_recipe,
                                                      fast_overrides, tmp_path):
     m = METHODS[method]
     run = tmp_path / method
     run_id = RunIdentity("paper", "tiny", method, None if method == BASE else 0)
-    summary = train(method, str(tiny_recipe), str(tiny_model_dir), str(train_jsonl), str(run),
+    summary = train(method, str(tiny_recipe), str(tiny_model_dir), str(data_for(method)), str(run),
                     fast_overrides(m.trainer), run_id)
     assert json.loads((run / "summary.json").read_text()) == summary
     assert summary["method"] == method and summary["display_name"] == m.display
@@ -66,11 +66,11 @@ def test_every_method_trains_and_writes_its_outputs(method, tiny_model_dir, trai
 
 
 @pytest.mark.slow
-def test_same_config_and_seed_give_identical_metrics(tiny_model_dir, train_jsonl, tiny_recipe, fast_overrides,
+def test_same_config_and_seed_give_identical_metrics(tiny_model_dir, rl_jsonl, tiny_recipe, fast_overrides,
                                                      tmp_path):
     runs = []
     for name in ("a", "b"):
-        train("rest", str(tiny_recipe), str(tiny_model_dir), str(train_jsonl), str(tmp_path / name),
+        train("rest", str(tiny_recipe), str(tiny_model_dir), str(rl_jsonl), str(tmp_path / name),
               fast_overrides("rest", max_steps=2, max_completion_length=12))
         runs.append([{k: v for k, v in r.items() if k != "step_time_s"} for r in read_metrics(tmp_path / name)])
     assert runs[0] == runs[1] and len(runs[0]) == 2

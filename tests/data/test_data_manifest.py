@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from rest.cli import main
-from rest.curation.manifest import fetch, git_blob_sha1, load_manifest, manifest_entry, verify
+from rest.data.manifest import fetch, git_blob_sha1, load_manifest, manifest_entry, verify
 from rest.io import InputError
 
 

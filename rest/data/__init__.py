@@ -1,0 +1,1 @@
+"""Raw inputs: the data manifest (upstream URLs, checksums) and fetching."""
