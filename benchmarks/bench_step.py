@@ -35,7 +35,7 @@ def make_trainers(args, kinds):
 
     from rest.models.loading import load_tokenizer
     from rest.train.config import load_recipe, resolve_config
-    from rest.train.registry import get_method
+    from rest.methods import get_method
     from rest.train.run import build_trainer
 
     method = get_method("rest")

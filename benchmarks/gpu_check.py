@@ -112,7 +112,7 @@ def make_trainer(method_name, args, model, tokenizer):
     from trl import GRPOTrainer
 
     from rest.train.config import load_recipe, resolve_config
-    from rest.train.registry import get_method
+    from rest.methods import get_method
     from rest.train.trainers import ResTTrainer
 
     method = get_method(method_name)

@@ -334,8 +334,8 @@ def eval_job(config: dict, model: str, method: str, seed: int | None, bench: str
 
 
 def plan_jobs(config: dict, recipe: dict, a: dict) -> list[Job]:
-    """Every training and evaluation job of the DAG, as the rules list them (rest/train/registry.py)."""
-    from rest.train.registry import METHODS
+    """Every training and evaluation job of the DAG, as the rules list them (rest/methods.py)."""
+    from rest.methods import METHODS
 
     runs = [(m, meth, s) for m in config["models"] for meth in config["methods"] if meth != "base"
             for s in config["seeds"]]

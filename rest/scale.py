@@ -75,7 +75,7 @@ def launcher(res: dict[str, Any]) -> str:
 
 def train_overrides(config: dict, model: str, method: str) -> dict[str, Any]:
     """Recipe overrides of one run: the global ones, the model's own, and its vLLM share (RL methods)."""
-    from rest.train.registry import METHODS
+    from rest.methods import METHODS
 
     spec = config["models"][model]
     res = job_resources(config, model, "train")

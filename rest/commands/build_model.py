@@ -27,8 +27,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rest.io import check_output_folder
-    from rest.models.build import build_model_from_args
+    from pathlib import Path
+
+    from rest.io import InputError, check_output_folder
 
     check_output_folder(args.output)
-    return build_model_from_args(args)
+    if args.kind == "tiny":
+        from rest.models.tiny import build_tiny_model, corpus_texts
+        from rest.train.config import parse_overrides
+
+        if not args.corpus:
+            raise InputError("build-model tiny needs --corpus FILE.jsonl")
+        arch = parse_overrides(args.arch)
+        try:
+            build_tiny_model(Path(args.output), corpus_texts(args.corpus), seed=args.seed,
+                             vocab_size=args.vocab_size, **arch)
+        except (TypeError, ValueError) as e:  # Qwen3Config rejects unknown or mistyped fields
+            raise InputError(f"build-model --arch {' '.join(args.arch)}: {e}") from e
+    else:
+        from rest.models.sources import build_base_model
+
+        if not args.name:
+            raise InputError(f"build-model {args.kind} needs --name (a hub name, a model folder or a GGUF file)")
+        build_base_model(args.kind, args.name, Path(args.output), offline=not args.allow_download,
+                         cache_dir=args.cache_dir)
+    print(f"saved {args.kind} model to {args.output}")
+    return 0

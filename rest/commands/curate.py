@@ -46,10 +46,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from rest.curation.pipeline import curate_from_args
+    from rest.curation.pipeline import curate
     from rest.io import check_output_folder
 
     check_output_folder(args.output)
-    report = curate_from_args(args)
+    rebuild = args.route != "published"
+    report = curate(
+        args.output, data_dir=args.data_dir, route=args.route, seed=args.seed, strict=args.strict,
+        rl_from=args.rl_from, rl_file=args.rl_file,
+        sizes={"toolace": args.toolace_size, "hammer": args.hammer_size, "xlam": args.xlam_size} if rebuild else None,
+        mask_prob=args.mask_prob if rebuild else 2 / 3,
+        sources={"toolace": args.toolace, "xlam": args.xlam, "hammer": args.hammer} if rebuild else None,
+        limits={"rl_train": args.rl_limit, "rl_val": args.val_limit, "sft": args.sft_limit})
     print(json.dumps({"route": report["route"], "counts": report["counts"], "dropped": report["dropped"]}, indent=2))
     return 0

@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from rest.train.registry import METHODS, describe
+    from rest.methods import METHODS, describe
 
     rows = [describe(m) for m in METHODS.values()]
     if args.json:

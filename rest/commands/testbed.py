@@ -47,9 +47,12 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "report":
-        from rest.report.testbed import report_from_args
+        from rest.report.testbed import verdict, write_testbed_report
 
-        return report_from_args(args)
+        summary = write_testbed_report(args.scores, args.runs, args.output, args.figures, args.baseline,
+                                       args.warmup, args.variance)
+        print("\n".join(verdict(summary)))
+        return 0
     return _data(args)
 
 

@@ -16,7 +16,7 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="recipe YAML (config/recipes/tiny.yaml, paper.yaml)")
-    parser.add_argument("--method", required=True, help="method name from rest/train/registry.py")
+    parser.add_argument("--method", required=True, help="method name from rest/methods.py")
     parser.add_argument("--model", required=True, help="hub name or local path of the starting model")
     parser.add_argument("--data", required=False, help="training records (rlla JSONL)")
     parser.add_argument("--output", required=True, help="run directory")
@@ -26,9 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rest.train.registry import get_method
+    from rest.methods import get_method
 
     get_method(args.method)  # a typo fails before the heavy imports
-    from rest.train.run import train_from_args
+    from rest.identity import RunIdentity
+    from rest.train.config import parse_overrides
+    from rest.train.run import train
 
-    return train_from_args(args)
+    run_id = RunIdentity.parse(args.run_id) if args.run_id else None
+    train(args.method, args.config, args.model, args.data, args.output, parse_overrides(args.overrides), run_id)
+    return 0

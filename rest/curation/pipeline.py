@@ -199,25 +199,36 @@ def write_outputs(cur: Curation, output: Path, report: dict[str, Any]) -> dict[s
     return report
 
 
-def curate_from_args(args: Any) -> dict[str, Any]:
-    cur = Curation(data_dir=resolve_data_dir(args.data_dir), screen=Screen(strict=args.strict))
-    report: dict[str, Any] = {"route": args.route, "seed": args.seed, "strict": args.strict}
-    if args.route == "published":
-        report["rl_from"] = args.rl_from
-        curate_published(cur, args.rl_from, args.rl_file)
+def curate(output: str | Path, *, data_dir: str | None = None, route: str = "published", seed: int = 0,
+           strict: bool = False, rl_from: str = "rlla_sft", rl_file: str | None = None,
+           sizes: dict[str, int] | None = None, mask_prob: float = 2 / 3,
+           sources: dict[str, str | None] | None = None, limits: dict[str, int | None] | None = None) -> dict[str, Any]:
+    """Curate the training sets into ``output`` (rl_train, rl_val, sft and curation_report.json).
+
+    ``route`` ``published`` reads ToolRL's processed corpus (``rl_from``: its split or one
+    ``rl_file``); ``rebuild`` rebuilds the 4k mix from the raw corpora (``sizes`` per source,
+    ``mask_prob``, ``sources`` as the paths of toolace/xlam/hammer). ``limits`` keeps a seeded
+    subset of rl_train, rl_val and sft.
+    """
+    cur = Curation(data_dir=resolve_data_dir(data_dir), screen=Screen(strict=strict))
+    report: dict[str, Any] = {"route": route, "seed": seed, "strict": strict}
+    if route == "published":
+        report["rl_from"] = rl_from
+        curate_published(cur, rl_from, rl_file)
     else:
-        sizes = {"toolace": args.toolace_size, "hammer": args.hammer_size, "xlam": args.xlam_size}
+        sizes = sizes or {}
+        sources = sources or {}
         for name, size in sizes.items():
             if size < 0:
                 raise InputError(f"--{name}-size must be >= 0, got {size}")
-        if not 0.0 <= args.mask_prob <= 1.0:
-            raise InputError(f"--mask-prob must be in [0, 1], got {args.mask_prob}")
-        report.update({"sizes": sizes, "mask_prob": args.mask_prob})
-        curate_rebuild(cur, args.seed, sizes, args.mask_prob, args.toolace, args.xlam, args.hammer)
-    limits = {"rl_train": args.rl_limit, "rl_val": args.val_limit, "sft": args.sft_limit}
+        if not 0.0 <= mask_prob <= 1.0:
+            raise InputError(f"--mask-prob must be in [0, 1], got {mask_prob}")
+        report.update({"sizes": sizes, "mask_prob": mask_prob})
+        curate_rebuild(cur, seed, sizes, mask_prob, sources.get("toolace"), sources.get("xlam"), sources.get("hammer"))
+    limits = limits or {}
     before = {"rl_train": len(cur.rl_train), "rl_val": len(cur.rl_val), "sft": len(cur.sft)}
-    cur.rl_train = seeded_subset(cur.rl_train, args.rl_limit, args.seed)
-    cur.rl_val = seeded_subset(cur.rl_val, args.val_limit, args.seed)
-    cur.sft = seeded_subset(cur.sft, args.sft_limit, args.seed)
+    cur.rl_train = seeded_subset(cur.rl_train, limits.get("rl_train"), seed)
+    cur.rl_val = seeded_subset(cur.rl_val, limits.get("rl_val"), seed)
+    cur.sft = seeded_subset(cur.sft, limits.get("sft"), seed)
     report["limits"] = {k: {"limit": v, "before": before[k]} for k, v in limits.items() if v is not None}
-    return write_outputs(cur, Path(args.output), report)
+    return write_outputs(cur, Path(output), report)

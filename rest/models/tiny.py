@@ -96,3 +96,10 @@ def build_tiny_model(
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
     return output_dir
+
+
+def corpus_texts(path: str) -> list[str]:
+    """Tokenizer training text: each record's system prompt, user message and output."""
+    from rest.train.data import load_records
+
+    return [r["instruction"] + "\n" + r["input"] + "\n" + r["output"] for r in load_records(path)]

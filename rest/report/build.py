@@ -38,7 +38,7 @@ def paper_bar_values(paper, paper_model: str | None, labels: dict[str, str]) -> 
 
 def method_registry() -> tuple[list[str], dict[str, str], list[str]]:
     """(method ids in the paper's order, id -> paper label, ids that weight tokens)."""
-    from rest.train.registry import METHODS
+    from rest.methods import METHODS
 
     order = list(METHODS)
     labels = {name: spec.display for name, spec in METHODS.items()}

@@ -36,7 +36,7 @@ ITEM_COLUMNS = ["item", "group", "correct"]
 def comparisons(registry: dict | None = None) -> list[tuple[str, str]]:
     """``(method, baseline)`` pairs the paper discusses, from the method registry."""
     if registry is None:
-        from rest.train.registry import METHODS as registry
+        from rest.methods import METHODS as registry
     pairs = [(m, BASELINE) for m in REST_VARIANTS if m in registry]
     pairs += [(m, ABLATED) for m, spec in registry.items() if spec.trainer == "rest" and m not in REST_VARIANTS]
     if SFT_GRPO in registry:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from rest.io import atomic_write_text
-from rest.train.registry import METHODS
+from rest.methods import METHODS
 
 NOT_RUN = "not run"
 NOT_PUBLISHED = "—"

@@ -297,10 +297,3 @@ def write_testbed_report(scores: list[str], runs: list[str], output: str | Path,
     link = Path(variance).resolve().relative_to(report_root.resolve()).as_posix() if variance else None
     atomic_write_text(out / "section.md", section_markdown(summary, table, files, summary["figures"], link))
     return summary
-
-
-def report_from_args(args) -> int:
-    summary = write_testbed_report(args.scores, args.runs, args.output, args.figures, args.baseline, args.warmup,
-                                   args.variance)
-    print("\n".join(verdict(summary)))
-    return 0

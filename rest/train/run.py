@@ -14,9 +14,9 @@ import yaml
 
 from rest.identity import RunIdentity
 from rest.io import InputError, atomic_write_json, atomic_write_text, check_output_folder
-from rest.train.config import config_to_yaml, load_recipe, parse_overrides, resolve_config
+from rest.train.config import config_to_yaml, load_recipe, resolve_config
 from rest.train.data import load_records
-from rest.train.registry import Method, get_method
+from rest.methods import Method, get_method
 from rest.train.resume import (
     FINGERPRINT_FILE,
     FingerprintCallback,
@@ -200,9 +200,3 @@ def _save_with_fingerprint(folder, fingerprint: dict, model_or_trainer, tokenize
         tokenizer.save_pretrained(folder)
     if Path(folder).is_dir():
         atomic_write_json(Path(folder) / FINGERPRINT_FILE, fingerprint)
-
-
-def train_from_args(args) -> int:
-    run_id = RunIdentity.parse(args.run_id) if args.run_id else None
-    train(args.method, args.config, args.model, args.data, args.output, parse_overrides(args.overrides), run_id)
-    return 0

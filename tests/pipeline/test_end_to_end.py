@@ -11,7 +11,7 @@ import pytest
 from rest.identity import BASE, RunIdentity
 from rest.report.tables import paper_results, table_benchmark
 from rest.scores import read_scores
-from rest.train.registry import METHODS
+from rest.methods import METHODS
 
 
 @pytest.mark.slow

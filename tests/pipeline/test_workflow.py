@@ -10,7 +10,7 @@ import yaml
 from pipeline_helpers import REPO, SMOKE, job_counts, snakemake
 
 from rest.report.tables import VARIANT_ROWS, paper_results
-from rest.train.registry import METHODS
+from rest.methods import METHODS
 
 
 def test_lint_is_clean():

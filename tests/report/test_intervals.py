@@ -106,7 +106,7 @@ def test_items_come_from_the_score_file(tmp_path):
 
 
 def test_comparisons_are_the_papers():
-    from rest.train.registry import Method
+    from rest.methods import Method
 
     registry = {m.name: m for m in [
         Method("grpo", "GRPO", "grpo"), Method("sft_grpo", "SFT+GRPO", "grpo"), Method("rest", "ResT", "rest"),

@@ -56,7 +56,7 @@ def rl_jsonl(tmp_path_factory, sft_records) -> Path:
 @pytest.fixture
 def data_for(train_jsonl, rl_jsonl):
     """The training file a method learns from: SFT records, or curated RL records."""
-    from rest.train.registry import get_method
+    from rest.methods import get_method
 
     return lambda method: train_jsonl if get_method(method).trainer == "sft" else rl_jsonl
 
@@ -65,7 +65,7 @@ def data_for(train_jsonl, rl_jsonl):
 def make_trainer(tiny_model_dir, data_for, tiny_tokenizer, tmp_path):
     """Build the trainer of a method (not trained) with the tiny recipe plus overrides."""
     from rest.train.config import load_recipe, resolve_config
-    from rest.train.registry import get_method
+    from rest.methods import get_method
     from rest.train.run import build_trainer
 
     def make(method_name: str, **overrides):

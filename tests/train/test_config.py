@@ -11,7 +11,7 @@ from rest.io import InputError
 from rest.regions import Region, region_bits
 from rest.rewards import make_reward_funcs
 from rest.train.config import load_recipe, parse_overrides, resolve_config
-from rest.train.registry import METHODS, get_method
+from rest.methods import METHODS, get_method
 from rest.train.trainers import weighter_from_config
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 
 from rest.io import InputError
 from rest.train.config import load_recipe, parse_overrides, resolve_config
-from rest.train.registry import get_method
+from rest.methods import get_method
 
 TINY_RECIPE = Path(__file__).resolve().parents[2] / "config" / "recipes" / "tiny.yaml"
 

@@ -68,7 +68,7 @@ def _toy_recipe(tiny_recipe: Path, **grpo) -> dict:
 def test_one_process_run_makes_eight_updates_from_one_rollout(tiny_model_dir, short_records, tiny_tokenizer, tmp_path,
                                                               tiny_recipe):
     """Run on CPU: 16 completions per rollout, 2 per optimizer step, 1 per device -> accumulation 2, 8 updates."""
-    from rest.train.registry import get_method
+    from rest.methods import get_method
     from rest.train.run import build_trainer
 
     method = get_method("grpo")
@@ -94,7 +94,7 @@ def test_one_process_run_makes_eight_updates_from_one_rollout(tiny_model_dir, sh
 
 def _one_sft_step(tiny_model_dir, train_jsonl, tiny_tokenizer, tmp_path, dtype):
     """One SFT step at the paper's RL learning rate with bf16 on; returns (before, after) weights."""
-    from rest.train.registry import get_method
+    from rest.methods import get_method
     from rest.train.run import build_trainer
 
     method = get_method("sft")

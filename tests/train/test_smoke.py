@@ -12,7 +12,7 @@ import yaml
 from rest.identity import BASE, RunIdentity
 from rest.io import InputError
 from rest.report.collect import read_training_log
-from rest.train.registry import METHODS
+from rest.methods import METHODS
 from rest.train.run import train
 
 REGIONS = {"FORMAT", "NAME", "PARAMS", "THINK", "OTHER"}

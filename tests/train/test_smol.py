@@ -163,7 +163,7 @@ def test_one_rl_step_on_smol(method, smol_model_dir, smol_tokenizer, short_recor
     Short prompts: a full rlla prompt (~930 tokens) costs ~25 s per step on 2 cores.
     """
     from rest.train.config import load_recipe, resolve_config
-    from rest.train.registry import get_method
+    from rest.methods import get_method
     from rest.train.run import build_trainer
 
     m = get_method(method)

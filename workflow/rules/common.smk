@@ -8,7 +8,7 @@ import shlex
 from rest.plan import check as plan_check
 from rest.scale import job_resources, launcher, slurm_resources, train_overrides
 from rest.identity import BASE, DEFAULT_STUDY, RunIdentity
-from rest.train.registry import METHODS
+from rest.methods import METHODS
 
 R = config["results"]
 
