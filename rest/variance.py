@@ -119,6 +119,22 @@ def gram_moments(K: np.ndarray, idx: np.ndarray | None = None) -> tuple[np.ndarr
     return np.maximum(trace, 0.0), mean_sq
 
 
+def unbiased_signal(K: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+    """``Σ_{n≠m} K_nm / (N(N − 1))``, the unbiased ``‖E g‖²``, for each resample row of ``idx``.
+
+    Equal to ``‖ḡ‖² − tr Σ̂ / N`` on the sample. In a resample, pairs that repeat one group
+    are left out (they would bring back the ``K_nn`` bias this estimator removes).
+    """
+    n = K.shape[0]
+    if idx is None:
+        idx = np.arange(n)[None, :]
+    sub = K[idx[:, :, None], idx[:, None, :]]
+    distinct = idx[:, :, None] != idx[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(distinct.any(axis=(1, 2)), (sub * distinct).sum(axis=(1, 2)) / distinct.sum(axis=(1, 2)),
+                        np.nan)
+
+
 def _div(a, b):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
@@ -157,8 +173,7 @@ def method_summary(g: GroupGradients, idx: np.ndarray, confidence: float) -> dic
     """One method's ``tr Σ̂``, ``‖ḡ‖²`` and SNR with bootstrap intervals, and the region parts."""
     trace, mean_sq = gram_moments(g.grams["total"])
     b_trace, b_mean = gram_moments(g.grams["total"], idx)
-    n = g.groups
-    signal, b_signal = mean_sq - trace / n, b_mean - b_trace / n
+    signal, b_signal = unbiased_signal(g.grams["total"]), unbiased_signal(g.grams["total"], idx)
     out = {"trace_cov": _num(trace[0]), "trace_cov_ci95": _ci(b_trace, confidence),
            "mean_sq_norm": _num(mean_sq[0]), "mean_sq_norm_ci95": _ci(b_mean, confidence),
            "snr": _num(_div(mean_sq, trace)[0]), "snr_ci95": _ci(_div(b_mean, b_trace), confidence),
@@ -194,8 +209,8 @@ def compare(method: GroupGradients, baseline: GroupGradients, idx: np.ndarray, c
     sig = _div(m_m, m_b), _div(bm_m, bm_b)
     snr = _div(_div(m_m, t_m), _div(m_b, t_b)), _div(_div(bm_m, bt_m), _div(bm_b, bt_b))
     scaled = _div(_div(t_m, m_m), _div(t_b, m_b)), _div(_div(bt_m, bm_m), _div(bt_b, bm_b))
-    n = baseline.groups
-    u_m, u_b, bu_m, bu_b = m_m - t_m / n, m_b - t_b / n, bm_m - bt_m / n, bm_b - bt_b / n
+    k_m, k_b = method.grams["total"], baseline.grams["total"]
+    u_m, u_b, bu_m, bu_b = unbiased_signal(k_m), unbiased_signal(k_b), unbiased_signal(k_m, idx), unbiased_signal(k_b, idx)
     snr_u = _div(_div(u_m, t_m), _div(u_b, t_b)), _div(_div(bu_m, bt_m), _div(bu_b, bt_b))
     out = {**both(*var, "var_ratio"), **both(*sig, "mean_sq_norm_ratio"), **both(*snr, "snr_ratio"),
            **both(*scaled, "var_ratio_scaled"), **both(*snr_u, "snr_unbiased_ratio")}

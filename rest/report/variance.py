@@ -134,11 +134,15 @@ def variance_figure(data: dict, stem: Path) -> list[Path]:
     ax.set_xlabel("rollout")
     ax.legend(fontsize=7)
     ax = axes[1]
-    for method in next(iter(data["checkpoints"]), {}).get("methods", {}):
+    rollouts = [ck["rollout"] for ck in data["checkpoints"]]
+    for i, method in enumerate(next(iter(data["checkpoints"]), {}).get("methods", {})):
         ms = [ck["methods"][method] for ck in data["checkpoints"]]
-        _errorbar(ax, [ck["rollout"] for ck in data["checkpoints"]], [m["snr"] for m in ms],
-                  [m["snr_ci95"][0] for m in ms], [m["snr_ci95"][1] for m in ms], label=METHOD_LABELS.get(method, method))
-    ax.set_title("SNR = ‖ḡ‖² / tr Σ (95% CI)")
+        label = METHOD_LABELS.get(method, method)
+        for key, style, what in (("snr", "-", "‖ḡ‖²"), ("snr_unbiased", "--", "unbiased")):
+            if all(key in m for m in ms):
+                _errorbar(ax, rollouts, [m[key] for m in ms], [m[f"{key}_ci95"][0] for m in ms],
+                          [m[f"{key}_ci95"][1] for m in ms], color=f"C{i}", linestyle=style, label=f"{label}: {what}")
+    ax.set_title("SNR = signal / tr Σ (95% CI)")
     ax.set_xlabel("rollout")
     ax.legend(fontsize=7)
     ax = axes[2]

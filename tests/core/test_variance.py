@@ -145,3 +145,17 @@ def test_sampling_is_seeded_and_masks_after_eos(tiny_model_dir, tiny_tokenizer):
     for ids, mask in zip(a.completion_ids.tolist(), a.mask.tolist()):
         cut = ids.index(eos) + 1 if eos in ids else len(ids)
         assert mask == [1] * cut + [0] * (len(ids) - cut)
+
+
+def test_unbiased_signal_is_the_off_diagonal_mean_and_resamples_skip_repeats():
+    import numpy as np
+
+    from rest.variance import gram_moments, unbiased_signal
+
+    K = np.array([[4.0, 1.0, 2.0], [1.0, 9.0, 0.0], [2.0, 0.0, 16.0]])
+    trace, mean_sq = gram_moments(K)
+    assert unbiased_signal(K)[0] == pytest.approx((1 + 2 + 0) * 2 / 6)
+    assert unbiased_signal(K)[0] == pytest.approx(mean_sq[0] - trace[0] / 3)
+    # resample (0, 0, 2): the pairs (0, 2) twice each way count, the repeated 0-0 pairs do not
+    assert unbiased_signal(K, np.array([[0, 0, 2]]))[0] == pytest.approx(2.0)
+    assert np.isnan(unbiased_signal(K, np.array([[1, 1, 1]]))[0])
