@@ -265,7 +265,7 @@ def figures(runs: dict, metrics: pd.DataFrame, warmup: str, labels: dict[str, st
 # --------------------------------------------------------------------------- entry point
 
 
-def write_testbed_report(scores: list[str], runs: list[str], output: str | Path, figures_dir: str | Path,
+def write_testbed_report(scores: list[str], run_summaries: list[str], output: str | Path, figures_dir: str | Path,
                          baseline: str = "grpo", warmup: str = "sft", variance: str | None = None) -> dict:
     """Write summary.json, testbed.{csv,md,tex}, the figures and section.md (for index.md).
 
@@ -287,7 +287,7 @@ def write_testbed_report(scores: list[str], runs: list[str], output: str | Path,
                       ("tex", latex_table(table, CAPTION))):
         atomic_write_text(out / f"testbed.{ext}", text)
         files[ext] = (out / f"testbed.{ext}").relative_to(report_root).as_posix()
-    metric_df = load_runs(runs) if runs else pd.DataFrame()
+    metric_df = load_runs(run_summaries) if run_summaries else pd.DataFrame()
     fig_paths = figures(runs, metric_df, warmup, labels, fig_dir)
     rel = lambda p: Path(p).resolve().relative_to(report_root.resolve()).as_posix()
     summary["figures"] = [rel(p) for p in fig_paths]

@@ -76,7 +76,7 @@ def test_regions_command_plain_and_coloured(tiny_model_dir):
     assert by_token["\n"] == ("OTHER", 0.0)
     weights = [float(w) for *_, w in lines if float(w) > 0]
     assert sum(weights) / len(weights) == pytest.approx(1.0, abs=1e-3)
-    coloured = rest("regions", "--tokenizer", str(tiny_model_dir), "--weighting", "released", "--color", "always",
+    coloured = rest("regions", "--tokenizer", str(tiny_model_dir), "--profile", "released", "--color", "always",
                     text)
     assert "\033[" in coloured.stdout and "NAME" in coloured.stdout
     # colour mode shows each token's weight too, the same as the plain lines

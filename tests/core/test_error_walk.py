@@ -34,6 +34,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
         "latin_metrics": d / "runs" / "tiny" / "grpo" / "seed0" / "metrics.jsonl",
         "scores_missing": d / "eval" / "tiny" / "sft" / "seed0" / "apibank" / "scores.json",
     }
+    paths["string_summary"] = paths["string_steps"].parent / "summary.json"
+    paths["latin_summary"] = paths["latin_metrics"].parent / "summary.json"
     paths["folder"].mkdir()
     paths["empty_dir"].mkdir()
     ok = {"completion": "<think>a</think>", "ground_truth": "<think>b</think>"}
@@ -45,10 +47,12 @@ def files(tmp_path_factory) -> dict[str, Path]:
     paths["bad_yaml"].write_text("max_steps: [1\n")
     paths["latin_yaml"].write_bytes(b"run_name: caf\xe9\n")
     paths["file"].write_text("x")
-    paths["string_steps"].parent.mkdir(parents=True)
-    paths["string_steps"].write_text('{"step": "one", "loss": 1.0}\n')
-    paths["latin_metrics"].parent.mkdir(parents=True)
-    paths["latin_metrics"].write_bytes(b'{"step": 1, "loss": 1.0}\n{"step": 2, "note": "caf\xe9"}\n')
+    for key, method, body in (("string_steps", "sft", b'{"step": "one", "loss": 1.0}\n'),
+                              ("latin_metrics", "grpo", b'{"step": 1, "loss": 1.0}\n{"step": 2, "note": "caf\xe9"}\n')):
+        run = {"study": "paper", "model": "tiny", "method": method, "seed": 0}
+        paths[key].parent.mkdir(parents=True)
+        paths[key].write_bytes(json.dumps({"run": run, "config": {}}).encode() + b"\n" + body)
+        (paths[key].parent / "summary.json").write_text(json.dumps({"run": run, "files": {"metrics": "metrics.jsonl"}}))
     return paths
 
 
@@ -143,11 +147,11 @@ CASES = {
     "report": [
         (["report", "--scores", "{scores_missing}", "--output", "{out}"], ["scores.json", "not found"]),
         (["report", "--results", "{file}"], ["a-file.txt"]),
-        (["report", "--metrics", "{latin_metrics}", "--output", "{out}"], ["metrics.jsonl:2", "UTF-8"]),
-        (["report", "--metrics", "{string_steps}", "--output", "{out}"], ["metrics.jsonl:1", "step"]),
+        (["report", "--runs", "{latin_summary}", "--output", "{out}"], ["metrics.jsonl:3", "UTF-8"]),
+        (["report", "--runs", "{string_summary}", "--output", "{out}"], ["metrics.jsonl:2", "step"]),
         (["report", "--results", "{empty_dir}"], ["empty", "no scores.json"]),
-        (["report", "--metrics", "{missing}", "--output", "{out}"], ["missing.jsonl"]),
-        (["report", "--run-config", "{latin_yaml}", "--metrics", "{string_steps}", "--output", "{out}"],
+        (["report", "--runs", "{missing}", "--output", "{out}"], ["missing.jsonl"]),
+        (["report", "--run-config", "{latin_yaml}", "--runs", "{string_summary}", "--output", "{out}"],
          ["latin1.yaml"]),
     ],
 }

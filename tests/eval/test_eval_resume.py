@@ -89,7 +89,7 @@ def test_a_crash_keeps_finished_batches_and_a_rerun_continues(bench, loads, tmp_
     assert len(resumed.asked) == total - 4
     assert "continuing from 4 stored generations" in caplog.text
     scores = json.loads((out / "scores.json").read_text())
-    assert scores["reused_generations"] == 4
+    assert scores["generation"]["reused_generations"] == 4
 
     # the same run again generates nothing; its scores are the same
     again = BatchedGenerator()
