@@ -130,7 +130,9 @@ def _apibank(args) -> int:
         scores, _ = apibank.score_predictions(rows, levels)
         print(json.dumps(scores.short()))
         return 0
-    apibank.evaluate(args.model, args.output, data_dir, backend=args.backend, config=_config(args), limit=args.limit,
+    from rest.eval import apibank_run
+
+    apibank_run.evaluate(args.model, args.output, data_dir, backend=args.backend, config=_config(args), limit=args.limit,
                      run=_run_id(args))
     return 0
 

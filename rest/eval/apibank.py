@@ -9,7 +9,6 @@ overall figure is the micro-average over all 597 items.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,15 +18,11 @@ from typing import Any
 from rest import prompt
 from rest.io import (
     InputError,
-    atomic_write_json,
-    atomic_write_jsonl,
     iter_jsonl,
     read_json,
     require_keys,
 )
-from rest.identity import RunIdentity
-from rest.parsers import apibank_calls, loads_bounded, scrub
-from rest.scores import data_sha256, run_versions, scores_record
+from rest.parsers import apibank_calls, loads_bounded
 
 log = logging.getLogger("rest.eval")
 
@@ -164,44 +159,7 @@ def conversation(item: dict) -> list[dict]:
     return prompt.conversation(item["system"], item["user"])
 
 
-def evaluate(model: str, output: Path, data_dir: Path, *, backend: str = "hf", config=None,
-             limit: int | None = None, run: RunIdentity | None = None) -> dict:
-    """Generate and score the levels' items; write ``predictions.jsonl`` and ``scores.json``.
-
-    Completions are kept in the output's generation journal as they are made, so a rerun
-    after a crash continues (``rest.eval.journal``). Returns the scores.
-    """
-    from rest.eval import generation
-    from rest.eval.journal import fingerprint, open_journal, prepare_output
-
-    output = prepare_output(output)
-    levels = load_levels(data_dir)
-    items = select_items(levels, limit)
-    config = config or generation.GenerationConfig()
-    generator = open_journal(generation.load_generator(backend, model, config), output,
-                             fingerprint(model, backend, config))
-    completions = generator.generate([conversation(item) for _, _, item in items], desc="API-Bank")
-    predictions = [{"level": lv, "index": i, "completion": text} for (lv, i, _), text in zip(items, completions)]
-    scores, rows = score_predictions(predictions, levels)
-    for p, r in zip(predictions, rows):
-        p["correct"] = r["correct"]
-    atomic_write_jsonl(output / "predictions.jsonl", scrub(predictions))
-    files = {f"level-{lv}": level_path(data_dir, lv) for lv in LEVELS}
-    result = scores_record(
-        "apibank", run, versions=run_versions(data_sha256(files)), generation=generator.generation_info(backend),
-        config={"model": str(model), "limit": limit},
-        items=[{"id": f"level-{r['level']}/{r['index']}", "correct": r["correct"], "group": f"level_{r['level']}"}
-               for r in rows],
-        metrics=scores.metrics(), counts=scores.counts())
-    if limit is not None:
-        # Accuracies stay over the full level files, so a limited run is a lower bound.
-        result["note"] = "limited run: items not generated count as wrong"
-    atomic_write_json(output / "scores.json", result)
-    log.info("API-Bank: %s", json.dumps(scores.short()))
-    return result
-
-
 __all__ = [
-    "LEVELS", "LEVEL_SIZES", "ApiBankScores", "conversation", "evaluate", "is_correct", "load_levels",
+    "LEVELS", "LEVEL_SIZES", "ApiBankScores", "conversation", "is_correct", "load_levels",
     "read_predictions", "score_predictions", "select_items",
 ]

@@ -70,7 +70,8 @@ def test_snakemake_report_holds_every_table_and_figure(smoke):
     report = smoke.results / "report"
     tables = sorted(p.name for p in (report / "tables").glob("*.csv"))
     figures = sorted(p.name for p in (report / "figures").glob("*.png"))
-    assert len(tables) == 10 and len(figures) == 3
+    assert len(tables) == 11 and len(figures) == 3  # the paper's tables, tiny's own, the paired differences
+    assert "paired_differences.csv" in tables
     for name in [*tables, *figures, "audit.csv"]:
         assert name in html, name
     assert "Tables" in html and "Figures" in html and "Audit" in html

@@ -129,8 +129,8 @@ rule testbed_variance:
         checkpoints=lambda wc, input: [input.warmup, f"{parent(input.run)}/checkpoints/checkpoint-{TB_MID}",
                                        input.run],
         rollouts=lambda wc: [0, TB_MID, TB_END],
-        flags=lambda wc: cli_flags({k: v for k, v in TB["variance"].items() if k != "enabled"})
-        + " " + shell_words("--max-new-tokens", TB["eval"]["max_new_tokens"]),
+        flags=lambda wc: cli_flags({**{k: v for k, v in TB["variance"].items() if k != "enabled"},
+                                    "max_new_tokens": TB["eval"]["max_new_tokens"]}),
     conda:
         "../../envs/rest.yaml"
     log:
