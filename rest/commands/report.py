@@ -23,6 +23,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="find every eval/**/scores.json and runs/**/summary.json under DIR "
                         "(in addition to --scores/--runs)")
     p.add_argument("--output", metavar="DIR", help="report folder (default: RESULTS/report)")
+    p.add_argument("--testbed-scores", nargs="*", default=[], metavar="FILE",
+                   help="the testbed study's scores.json files (`rest eval testbed`): adds its section")
+    p.add_argument("--testbed-runs", nargs="*", default=[], metavar="FILE",
+                   help="the testbed study's training summary.json files (its curves)")
+    p.add_argument("--testbed-variance", metavar="FILE", help="the testbed study's variance.json (`rest variance`)")
+    p.add_argument("--testbed-warmup", default="sft", help="the testbed's warm-up method (rollout 0 of its curves)")
     p.add_argument("--sections", nargs="*", default=[], metavar="FILE.md",
                    help="Markdown sections of other studies, inserted into index.md (links relative "
                         "to the report folder)")
@@ -50,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give --output (or --results, which writes RESULTS/report)")
     check_output_folder(output)
     summary = write_report(scores=scores, runs=runs, run_config=args.run_config,
-                           data_dir=args.data_dir, output=output, sections=args.sections)
+                           data_dir=args.data_dir, output=output, sections=args.sections,
+                           testbed={"scores": args.testbed_scores, "runs": args.testbed_runs,
+                                    "variance": args.testbed_variance, "warmup": args.testbed_warmup}
+                           if args.testbed_scores else None)
     print(f"report: {len(summary['tables'])} table files, {len(summary['figures'])} figures, "
           f"{summary['published_rows_departing']} published rows depart from their identities -> {output}")
     return 0

@@ -67,9 +67,10 @@ def model_aliases(run_config: dict | None, run_models: set[str]) -> dict[str, st
     return {m: (configured.get(m) or {}).get("paper_model") for m in sorted(run_models)}
 
 
-def write_report(scores, runs, run_config, data_dir, output, sections=()) -> dict:
+def write_report(scores, runs, run_config, data_dir, output, sections=(), testbed=None) -> dict:
     """``scores``: scores.json files; ``runs``: the runs' summary.json files; ``sections``:
-    Markdown sections of other studies for index.md."""
+    Markdown sections of other studies for index.md; ``testbed``: the testbed study's
+    ``scores``, ``runs`` and ``variance`` files, whose section this report draws too."""
     out = Path(output)
     cfg = load_run_config(run_config)
     score_df = load_scores(scores)
@@ -106,6 +107,14 @@ def write_report(scores, runs, run_config, data_dir, output, sections=()) -> dic
                "scores": len(scores), "training_logs": len(runs),
                "published_rows_departing": len({(f.table, f.model, f.method) for f in findings if not f.ok})}
     extra = [Path(p).read_text(encoding="utf-8") for p in sections]
+    if testbed:
+        from rest.report.testbed import write_testbed_report
+
+        study = write_testbed_report(testbed["scores"], testbed["runs"], out / "testbed", out / "figures",
+                                     warmup=testbed.get("warmup", "sft"), variance=testbed.get("variance"))
+        summary["figures"] += study["figures"]
+        summary["tables"] += study["tables"]
+        extra.append((out / "testbed" / "section.md").read_text(encoding="utf-8"))
     atomic_write_text(out / "index.md", index_markdown(out, table_files, figure_files, "audit.md",
                                                        cfg, data_checksums(data_dir), extra))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")

@@ -9,6 +9,7 @@ seed's warm-up cancel out.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -164,7 +165,7 @@ CAPTION = ("Tool-call testbed, held-out tasks: mean ± std over seeds; Δ vs GRP
 
 
 def section_markdown(summary: dict, table: pd.DataFrame, files: dict[str, str], figures: list[str],
-                     variance: str | None) -> str:
+                     variance: str | None, variance_tables: str | None = None) -> str:
     link = lambda p: f"[{p}]({p})"
     n_tasks = next(iter(summary[f"vs_{summary['baseline']}"].values()), {}).get("exact_pct", {}).get("n_pairs")
     lines = ["## Tool-call testbed study", "",
@@ -180,6 +181,11 @@ def section_markdown(summary: dict, table: pd.DataFrame, files: dict[str, str], 
     lines += ["", "Files: " + ", ".join(link(p) for p in files.values())
               + (f", {link(variance)}" if variance else ""), ""]
     lines += [f"![{Path(f).stem}]({f})" for f in figures if f.endswith(".png")]
+    if variance_tables:
+        lines += ["", "### The variance of the policy gradient (Theorems 1-2)", "",
+                  "`rest variance` on seed 0's GRPO run at the warm-up, the middle and the end; "
+                  "each ResT profile's ratio to GRPO, with 95% bootstrap intervals over groups.", "",
+                  variance_tables]
     return "\n".join(lines) + "\n"
 
 
@@ -289,11 +295,21 @@ def write_testbed_report(scores: list[str], run_summaries: list[str], output: st
         files[ext] = (out / f"testbed.{ext}").relative_to(report_root).as_posix()
     metric_df = load_runs(run_summaries) if run_summaries else pd.DataFrame()
     fig_paths = figures(runs, metric_df, warmup, labels, fig_dir)
-    rel = lambda p: Path(p).resolve().relative_to(report_root.resolve()).as_posix()
+    rel = lambda p: Path(os.path.relpath(Path(p).resolve(), report_root.resolve())).as_posix()
     summary["figures"] = [rel(p) for p in fig_paths]
     summary["tables"] = list(files.values())
+    variance_md = None
+    if variance:
+        from rest.report.variance import load_variance, variance_figure, variance_tables
+
+        data = load_variance(variance)
+        tables = variance_tables(data, out)
+        variance_md = "\n".join(p.read_text(encoding="utf-8").rstrip() + "\n" for p in tables if p.suffix == ".md")
+        summary["tables"] += [rel(p) for p in tables]
+        summary["figures"] += [rel(p) for p in variance_figure(data, fig_dir / "testbed_variance")]
     atomic_write_json(out / "summary.json", summary)
     files = {"summary": rel(out / "summary.json"), **files}
-    link = Path(variance).resolve().relative_to(report_root.resolve()).as_posix() if variance else None
-    atomic_write_text(out / "section.md", section_markdown(summary, table, files, summary["figures"], link))
+    link = rel(variance) if variance else None
+    atomic_write_text(out / "section.md", section_markdown(summary, table, files, summary["figures"], link,
+                                                           variance_md))
     return summary

@@ -16,7 +16,7 @@ def test_default_run_holds_the_study_and_rl_runs_start_from_their_seeds_warmup()
     out = proc.stdout
     counts = job_counts(out)
     assert counts["testbed_train"] == 4 * 3 and counts["testbed_eval"] == 4 * 3
-    assert counts["testbed_report"] == 1 and counts["testbed_variance"] == 1
+    assert counts["report"] == 1 and counts["testbed_variance"] == 1  # the report draws the study's section
     starts = re.findall(r"rest train --config config/recipes/testbed.yaml --method (\w+) --model (\S+)"
                         r" .*?seed=(\d)", out)
     assert len(starts) == 12
@@ -32,7 +32,9 @@ def test_default_run_holds_the_study_and_rl_runs_start_from_their_seeds_warmup()
     assert variance.group(3) == "results/testbed/data/test.jsonl"
     # never evaluated on API-Bank or BFCL
     assert not re.search(r"rest eval (apibank|bfcl) --model results/testbed", out)
-    assert "--sections results/report/testbed/section.md" in out
+    report = out.split("rest report ", 1)[1].split("\n", 1)[0]
+    assert "--testbed-scores results/testbed/eval/sft/seed0/scores.json" in report
+    assert "--testbed-variance results/report/testbed/variance.json" in report
 
 
 def test_the_study_is_one_switch(tmp_path):

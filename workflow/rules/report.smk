@@ -8,7 +8,7 @@ rule report:
         scores=all_scores(),
         runs=all_runs(),
         raw=rules.fetch_data.output,
-        sections=tb_sections(),
+        testbed=tb_report_inputs(),
     output:
         index=f"{R}/report/index.md",
         tables=report(directory(f"{R}/report/tables"), patterns=["{name}.csv"],
@@ -16,9 +16,11 @@ rule report:
         figures=report(directory(f"{R}/report/figures"), patterns=["{name}.png"],
                        caption="../report/figures.rst", category="Figures"),
         audit=report(f"{R}/report/audit.csv", caption="../report/audit.rst", category="Audit"),
+        **tb_report_outputs(),
     params:
         out=lambda wc, output: parent(output.index),
         config=json.dumps(config),
+        testbed=lambda wc: tb_report_flags(),
     resources:
         mem_mb=2000,
         runtime=15,
@@ -31,4 +33,4 @@ rule report:
     shell:
         "python -m rest report --scores {input.scores:q} --runs {input.runs:q}"
         " --run-config {params.config:q} --data-dir {input.raw:q} --output {params.out:q}"
-        " --sections {input.sections:q} > {log:q} 2>&1"
+        " {params.testbed} > {log:q} 2>&1"

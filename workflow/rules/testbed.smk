@@ -92,30 +92,6 @@ rule testbed_eval:
         " --run-id {params.run_id:q} > {log:q} 2>&1"
 
 
-rule testbed_report:
-    input:
-        scores=lambda wc: tb_all_scores(),
-        runs=lambda wc: [tb_run(m, s) for m in TB["methods"] for s in TB["seeds"]],
-    output:
-        summary=f"{TB_REPORT}/summary.json",
-        section=f"{TB_REPORT}/section.md",
-    params:
-        figures=f"{R}/report/figures",
-        out=lambda wc, output: parent(output.summary),
-        warmup=lambda wc: TB["warmup"],
-        variance=lambda wc: shell_words("--variance", f"{TB_REPORT}/variance.json") if TB["variance"]["enabled"] else "",
-    conda:
-        "../../envs/rest.yaml"
-    log:
-        f"{R}/logs/testbed/report.log",
-    benchmark:
-        f"{R}/benchmarks/testbed/report.tsv"
-    shell:
-        "python -m rest testbed report --scores {input.scores:q} --runs {input.runs:q}"
-        " --warmup {params.warmup:q} {params.variance} --output {params.out:q} --figures {params.figures:q}"
-        " > {log:q} 2>&1"
-
-
 rule testbed_variance:
     # Theorems 1-2 measured on seed `variance.seed`'s GRPO run: the warm-up (rollout 0), the
     # middle checkpoint and the final model, on the held-out tasks.

@@ -45,17 +45,32 @@ def tb_all_scores():
 
 def tb_report_targets():
     """What the default target needs from the study (nothing when it is off)."""
+    return list(tb_report_outputs().values())
+
+
+def tb_report_inputs():
+    """The study's files the report reads: held-out scores, training runs, the variance study."""
     if not TB["enabled"]:
         return []
-    targets = [f"{TB_REPORT}/summary.json"]
-    if TB["variance"]["enabled"]:
-        targets.append(f"{TB_REPORT}/variance.json")
-    return targets
+    files = tb_all_scores() + [tb_run(m, s) for m in TB["methods"] for s in TB["seeds"]]
+    return files + ([f"{TB_REPORT}/variance.json"] if TB["variance"]["enabled"] else [])
 
 
-def tb_sections():
-    """The study's section of index.md."""
-    return [f"{TB_REPORT}/section.md"] if TB["enabled"] else []
+def tb_report_outputs():
+    """The study's section, drawn by the report rule beside the paper's tables (one figures folder)."""
+    if not TB["enabled"]:
+        return {}
+    return {"testbed_summary": f"{TB_REPORT}/summary.json", "testbed_section": f"{TB_REPORT}/section.md"}
+
+
+def tb_report_flags():
+    """`rest report`'s testbed options."""
+    if not TB["enabled"]:
+        return ""
+    variance = ["--testbed-variance", f"{TB_REPORT}/variance.json"] if TB["variance"]["enabled"] else []
+    return shell_words("--testbed-scores", tb_all_scores(),
+                       "--testbed-runs", [tb_run(m, s) for m in TB["methods"] for s in TB["seeds"]],
+                       "--testbed-warmup", TB["warmup"], *variance)
 
 
 def tb_init(wildcards):
