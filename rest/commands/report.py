@@ -29,9 +29,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the testbed study's training summary.json files (its curves)")
     p.add_argument("--testbed-variance", metavar="FILE", help="the testbed study's variance.json (`rest variance`)")
     p.add_argument("--testbed-warmup", default="sft", help="the testbed's warm-up method (rollout 0 of its curves)")
-    p.add_argument("--sections", nargs="*", default=[], metavar="FILE.md",
-                   help="Markdown sections of other studies, inserted into index.md (links relative "
-                        "to the report folder)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give --output (or --results, which writes RESULTS/report)")
     check_output_folder(output)
     summary = write_report(scores=scores, runs=runs, run_config=args.run_config,
-                           data_dir=args.data_dir, output=output, sections=args.sections,
+                           data_dir=args.data_dir, output=output,
                            testbed={"scores": args.testbed_scores, "runs": args.testbed_runs,
                                     "variance": args.testbed_variance, "warmup": args.testbed_warmup}
                            if args.testbed_scores else None)

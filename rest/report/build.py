@@ -67,10 +67,9 @@ def model_aliases(run_config: dict | None, run_models: set[str]) -> dict[str, st
     return {m: (configured.get(m) or {}).get("paper_model") for m in sorted(run_models)}
 
 
-def write_report(scores, runs, run_config, data_dir, output, sections=(), testbed=None) -> dict:
-    """``scores``: scores.json files; ``runs``: the runs' summary.json files; ``sections``:
-    Markdown sections of other studies for index.md; ``testbed``: the testbed study's
-    ``scores``, ``runs`` and ``variance`` files, whose section this report draws too."""
+def write_report(scores, runs, run_config, data_dir, output, testbed=None) -> dict:
+    """``scores``: scores.json files; ``runs``: the runs' summary.json files; ``testbed``: the
+    testbed study's ``scores``, ``runs`` and ``variance`` files, whose section this report draws too."""
     out = Path(output)
     cfg = load_run_config(run_config)
     score_df = load_scores(scores)
@@ -106,7 +105,7 @@ def write_report(scores, runs, run_config, data_dir, output, sections=(), testbe
     summary = {"tables": table_files, "figures": figure_files, "audit": "audit.md",
                "scores": len(scores), "training_logs": len(runs),
                "published_rows_departing": len({(f.table, f.model, f.method) for f in findings if not f.ok})}
-    extra = [Path(p).read_text(encoding="utf-8") for p in sections]
+    extra = []  # other studies' sections of index.md
     if testbed:
         from rest.report.testbed import write_testbed_report
 
